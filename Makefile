@@ -1,0 +1,56 @@
+# The template repository's tasks. `make` lists them.
+.DEFAULT_GOAL := help
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+MAKEFLAGS += --no-print-directory
+
+export MLFLOW_DISABLE_TELEMETRY := true
+export DVC_NO_ANALYTICS := 1
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+# Baked projects find Poetry (installed in this venv) on PATH.
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+unexport VIRTUAL_ENV
+DEMO_DIR ?= build/demo
+
+.PHONY: help
+help: ## Show the targets and what they do
+	@# Colour only on a terminal, so the listing stays greppable in pipes and CI logs.
+	@tty=; [ -t 1 ] && tty=1; awk -v tty="$$tty" 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf (tty ? "  \033[36m%-8s\033[0m %s\n" : "  %-8s %s\n"), $$1, $$2}' $(MAKEFILE_LIST)
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --group dev
+	@touch $@
+
+.PHONY: install
+install: $(INSTALLED) ## Install the template's dev tools into .venv (pip)
+
+.PHONY: demo
+demo: $(INSTALLED) ## Bake a project with the defaults, install it and run its checks
+	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	$(VENV)/bin/cookiecutter . --no-input -o $(DEMO_DIR) package_index_url="$$($(PY) -m tests.index_url)"
+	$(MAKE) -C $(DEMO_DIR)/tumor-classifier install lint typecheck test
+	@echo "Demo project ready: $(abspath $(DEMO_DIR))/tumor-classifier"
+
+.PHONY: test
+test: $(INSTALLED) ## Run the template's tests: bake and hook tests, then the slow end-to-end ones
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+.PHONY: test-fast
+test-fast: $(INSTALLED) ## Run only the fast bake and hook tests
+	$(PY) -m pytest -n 2 -m "not slow"
+
+.PHONY: lint
+lint: $(INSTALLED) ## Lint the hooks, tests and benchmarks
+	$(PY) -m ruff check hooks tests
+	$(PY) -m black --check hooks tests
+
+.PHONY: clean
+clean: ## Remove the demo bake and caches (keeps .venv)
+	rm -rf build .pytest_cache .ruff_cache
+	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +

@@ -1,0 +1,121 @@
+"""Validate the answers before anything is rendered; exit 1 with one line per bad answer."""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+import sys
+from collections.abc import Callable
+from urllib.parse import urlparse
+
+# The only Jinja in this file: cookiecutter renders the whole context into one JSON string.
+ANSWERS: dict[str, object] = json.loads(r"""{{ cookiecutter | jsonify }}""")
+
+SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+PACKAGE = re.compile(r"^[a-z][a-z0-9_]*$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+GITHUB_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+# PEP 440 canonical form (packaging is not guaranteed to be importable from a hook).
+VERSION = re.compile(
+    r"^([1-9][0-9]*!)?(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*"
+    r"((a|b|rc)(0|[1-9][0-9]*))?(\.post(0|[1-9][0-9]*))?(\.dev(0|[1-9][0-9]*))?$"
+)
+# Modules a package name must not shadow: the project imports these or its tools expect them.
+KEY_MODULES = frozenset(
+    {
+        "black", "click", "conftest", "dvc", "fastapi", "loguru", "mlflow", "mypy", "numpy",
+        "pandas", "pydantic", "pydantic_settings", "pytest", "ruff", "scipy", "sklearn",
+        "src", "starlette", "test", "tests", "uvicorn", "yaml",
+    }
+)  # fmt: skip
+
+
+def _slugify(value: str) -> str:
+    words = re.findall(r"[a-z0-9]+", value.lower())
+    slug = "-".join(words) or "my-project"
+    return slug if slug[0].isalpha() else f"project-{slug}"
+
+
+def check_slug(value: str) -> str | None:
+    if SLUG.match(value):
+        return None
+    return (
+        "lowercase letters, digits and single hyphens, starting with a letter"
+        f" (e.g. '{_slugify(value)}')"
+    )
+
+
+def check_package(value: str) -> str | None:
+    if not PACKAGE.match(value) or not value.isidentifier():
+        fixed = _slugify(value).replace("-", "_")
+        return f"a lowercase Python identifier: letters, digits, underscores (e.g. '{fixed}')"
+    if keyword.iskeyword(value) or keyword.issoftkeyword(value):
+        return f"a Python keyword cannot be imported (e.g. '{value}_model')"
+    if value in sys.stdlib_module_names or value in KEY_MODULES:
+        return f"it would shadow the '{value}' module (e.g. '{value}_model')"
+    return None
+
+
+def check_email(value: str) -> str | None:
+    return None if EMAIL.match(value) else "an email address (e.g. 'jane.doe@example.com')"
+
+
+def check_version(value: str) -> str | None:
+    return None if VERSION.match(value) else "a canonical PEP 440 version (e.g. '0.1.0')"
+
+
+def check_index_url(value: str) -> str | None:
+    if not value:
+        return None
+    url = urlparse(value)
+    if url.scheme in ("http", "https") and url.netloc and not any(c.isspace() for c in value):
+        return None
+    return "empty (PyPI) or an http(s) URL of a PEP 503 simple index (e.g. 'https://host/simple')"
+
+
+def check_one_line(value: str) -> str | None:
+    if value.strip() and "\n" not in value and len(value) <= 200:
+        return None
+    return "one non-empty line of at most 200 characters (e.g. 'Jane Doe')"
+
+
+def check_github_owner(value: str) -> str | None:
+    if GITHUB_OWNER.match(value):
+        return None
+    return f"a GitHub user or organisation name (e.g. '{_slugify(value)}')"
+
+
+CHECKS: dict[str, Callable[[str], str | None]] = {
+    "project_name": check_one_line,
+    "project_slug": check_slug,
+    "package_name": check_package,
+    "description": check_one_line,
+    "author_name": check_one_line,
+    "author_email": check_email,
+    "github_owner": check_github_owner,
+    "version": check_version,
+    "package_index_url": check_index_url,
+}
+
+
+def problems(answers: dict[str, object]) -> list[str]:
+    """Return one message per invalid answer, in prompt order."""
+    found = []
+    for field, check in CHECKS.items():
+        value = str(answers.get(field, ""))
+        rule = check(value)
+        if rule:
+            found.append(f"{field}: '{value}' is not valid: {rule}")
+    return found
+
+
+def main() -> int:
+    found = problems(ANSWERS)
+    for line in found:
+        print(line, file=sys.stderr)
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""Bake tests: every choice, pairwise, rendered and checked without installing anything."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from allpairspy import AllPairs
+
+from tests.conftest import CHOICES, DEFAULTS, Bake
+
+COMBINATIONS = [
+    dict(zip(CHOICES, values, strict=True)) for values in AllPairs(list(CHOICES.values()))
+]
+JINJA_LEFTOVER = re.compile(r"\{\{|\}\}|\{%|%\}")
+
+BASE_FILES = {
+    ".env.example",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "LICENSE",
+    "Makefile",
+    "README.md",
+    "poetry.toml",
+    "pyproject.toml",
+    "src/{package}/__init__.py",
+    "src/{package}/__main__.py",
+    "src/{package}/cli.py",
+    "src/{package}/logging.py",
+    "src/{package}/project.py",
+    "src/{package}/settings.py",
+    "tests/conftest.py",
+    "tests/test_cli.py",
+    "tests/test_logging.py",
+    "tests/test_project.py",
+    "tests/test_settings.py",
+}
+
+
+def expected_files(answers: dict[str, str], package: str) -> set[str]:
+    """The exact file set a bake with these answers must produce."""
+    files = {name.format(package=package) for name in BASE_FILES}
+    if answers["license"] == "Proprietary":
+        files.discard("LICENSE")
+    return files
+
+
+def baked_files(project: Path) -> set[str]:
+    return {
+        path.relative_to(project).as_posix()
+        for path in project.rglob("*")
+        if path.is_file() and ".git" not in path.relative_to(project).parts
+    }
+
+
+def combination_id(answers: dict[str, str]) -> str:
+    return "-".join(answers.values())
+
+
+def test_pairwise_covers_every_choice() -> None:
+    """Every value of every choice prompt is baked at least once."""
+    for name, values in CHOICES.items():
+        assert {answers[name] for answers in COMBINATIONS} == set(values), name
+
+
+@pytest.mark.parametrize("answers", COMBINATIONS, ids=combination_id)
+def test_bake_renders_cleanly(bake: Bake, answers: dict[str, str]) -> None:
+    """A bake has the exact file set, no Jinja left, parseable config files and lint-clean code."""
+    project = bake(**answers)
+    assert baked_files(project) == expected_files(answers, "tumor_classifier")
+    for path in project.rglob("*"):
+        if path.is_file() and ".git" not in path.parts:
+            leftover = JINJA_LEFTOVER.search(path.read_text())
+            assert leftover is None, f"{path.name}: Jinja left at {leftover!r}"
+            if path.suffix == ".toml":
+                tomllib.loads(path.read_text())
+            elif path.suffix in (".yaml", ".yml"):
+                yaml.safe_load(path.read_text())
+            elif path.suffix == ".json":
+                json.loads(path.read_text())
+    for tool in (["ruff", "check"], ["black", "--check", "--quiet"]):
+        completed = subprocess.run(
+            [sys.executable, "-m", *tool, "src", "tests"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+        )
+        assert completed.returncode == 0, f"{tool[0]}: {completed.stdout}{completed.stderr}"
+
+
+@pytest.mark.parametrize("answers", COMBINATIONS, ids=combination_id)
+def test_pyproject_carries_the_answers(bake: Bake, answers: dict[str, str]) -> None:
+    """The rendered pyproject has the name, version, Python, license and script of the answers."""
+    project = bake(**answers, project_name="Churn Model", version="1.2.0rc1")
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    meta = pyproject["project"]
+    assert project.name == "churn-model"
+    assert (meta["name"], meta["version"]) == ("churn-model", "1.2.0rc1")
+    assert meta["requires-python"].startswith(f">={answers['python_version']},")
+    assert pyproject["tool"]["mypy"]["python_version"] == answers["python_version"]
+    assert meta["scripts"] == {"churn-model": "churn_model.cli:main"}
+    if answers["license"] == "Proprietary":
+        assert "Private :: Do Not Upload" in meta["classifiers"]
+    else:
+        assert meta["license"] == answers["license"]
+        assert answers["license"].split("-")[0].upper() in (project / "LICENSE").read_text().upper()
+    assert "source" not in pyproject["tool"]["poetry"], "no index answer means plain PyPI"
+
+
+def test_package_index_becomes_the_primary_source(bake: Bake) -> None:
+    """A package_index_url answer is declared as Poetry's primary source."""
+    project = bake(package_index_url="https://mirror.example.org/simple")
+    sources = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["poetry"]["source"]
+    assert sources == [
+        {"name": "package-index", "url": "https://mirror.example.org/simple", "priority": "primary"}
+    ]
+
+
+def test_derived_names_can_be_overridden(bake: Bake) -> None:
+    """Slug and package name follow the project name unless given explicitly."""
+    project = bake(project_name="Fraud Scorer", project_slug="fraud", package_name="fraud_core")
+    assert project.name == "fraud"
+    assert (project / "src" / "fraud_core" / "settings.py").is_file()
+    assert 'ENV_PREFIX = "FRAUD_CORE_"' in (project / "src/fraud_core/project.py").read_text()
+
+
+def test_quotes_in_free_text_stay_valid_toml(bake: Bake) -> None:
+    """Quotes and backslashes in free-text answers are escaped, not pasted raw into TOML."""
+    project = bake(description='Scores "risky" payments \\ fast', author_name="O'Brien")
+    meta = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    assert meta["description"] == 'Scores "risky" payments \\ fast'
+    assert meta["authors"][0]["name"] == "O'Brien"
+
+
+def test_init_git_makes_one_clean_commit(bake: Bake) -> None:
+    """init_git=yes leaves a repository on main with everything in one commit and a clean tree."""
+    project = bake(init_git="yes")
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=project, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    assert git("rev-list", "--count", "HEAD") == "1"
+    assert git("branch", "--show-current") == "main"
+    assert git("status", "--porcelain") == ""
+    assert set(git("ls-files").splitlines()) == expected_files(DEFAULTS, "tumor_classifier")
+
+
+def test_init_git_no_leaves_no_repository(bake: Bake) -> None:
+    """init_git=no creates no .git folder."""
+    assert not (bake(init_git="no") / ".git").exists()

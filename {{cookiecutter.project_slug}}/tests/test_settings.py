@@ -1,0 +1,62 @@
+"""Tests for the settings object."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from {{ cookiecutter.package_name }}.project import ENV_PREFIX
+from {{ cookiecutter.package_name }}.settings import Settings, SettingsError, load_settings
+
+
+def test_paths_resolve_from_the_project_root(project_dir: Path) -> None:
+    """Relative paths land in the project even when run from a subfolder."""
+    nested = project_dir / "src"
+    nested.mkdir()
+    settings = Settings(_env_file=None, project_root=project_dir)
+    assert settings.log_dir == project_dir.resolve() / "logs"
+    assert settings.resolved_tracking_uri == f"sqlite:///{project_dir.resolve()}/.mlflow/mlflow.db"
+    assert settings.artifacts_dir == project_dir.resolve() / ".mlflow" / "artifacts"
+
+
+def test_env_file_and_environment(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The project's .env is read from the root, and environment variables win over it."""
+    (project_dir / ".env").write_text(
+        f"{ENV_PREFIX}LOG_LEVEL=DEBUG\n{ENV_PREFIX}MODEL_NAME=from-env-file\n"
+    )
+    monkeypatch.setenv(f"{ENV_PREFIX}MODEL_NAME", "from-environment")
+    monkeypatch.chdir(project_dir / "..")
+    monkeypatch.setenv(f"{ENV_PREFIX}PROJECT_ROOT", str(project_dir))
+    settings = load_settings()
+    assert (settings.log_level, settings.model_name) == ("DEBUG", "from-environment")
+
+
+def test_bad_value_names_the_variable(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An invalid value fails with the variable's name and the accepted values."""
+    monkeypatch.setenv(f"{ENV_PREFIX}LOG_LEVEL", "LOUD")
+    with pytest.raises(SettingsError, match=rf"\s{ENV_PREFIX}LOG_LEVEL='LOUD'.*'DEBUG'"):
+        load_settings()
+
+
+def test_unknown_key_in_env_file_is_named(project_dir: Path) -> None:
+    """A typo in .env is reported, not silently ignored."""
+    (project_dir / ".env").write_text(f"{ENV_PREFIX}LOG_LEVLE=DEBUG\n")
+    with pytest.raises(SettingsError, match=rf"\s{ENV_PREFIX}LOG_LEVLE='DEBUG'"):
+        load_settings()
+
+
+def test_settings_are_frozen(settings: Settings) -> None:
+    """Nobody changes the settings after the entry point built them."""
+    with pytest.raises(ValidationError):
+        settings.log_level = "DEBUG"  # type: ignore[misc]
+
+
+def test_env_example_documents_every_setting() -> None:
+    """.env.example names every setting, so the documentation cannot drift from the code."""
+    example = (Path(__file__).parents[1] / ".env.example").read_text()
+    missing = [
+        name for name in Settings.model_fields if f"{ENV_PREFIX}{name.upper()}=" not in example
+    ]
+    assert not missing, f".env.example lacks {missing}"
