@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -30,7 +30,10 @@ def bake(tmp_path: Path) -> Bake:
         context = {"init_git": "no", **answers}
         return Path(
             cookiecutter(
-                str(TEMPLATE), no_input=True, extra_context=context, output_dir=str(tmp_path)
+                str(TEMPLATE),
+                no_input=True,
+                extra_context=context,
+                output_dir=str(tmp_path / f"bake{len(list(tmp_path.iterdir()))}"),
             )
         )
 
@@ -44,10 +47,16 @@ def project_env() -> dict[str, str]:
     return env
 
 
-def run_make(project: Path, *targets: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_make(
+    project: Path, *targets: str, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run make targets in a baked project; on failure show what make printed."""
     completed = subprocess.run(
-        ["make", *targets], cwd=project, env=project_env(), capture_output=True, text=True
+        ["make", *targets],
+        cwd=project,
+        env={**project_env(), **(env or {})},
+        capture_output=True,
+        text=True,
     )
     if check:
         assert completed.returncode == 0, (
@@ -58,7 +67,7 @@ def run_make(project: Path, *targets: str, check: bool = True) -> subprocess.Com
 
 
 @pytest.fixture(scope="session")
-def installed_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def installed_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A default bake, in git, installed once with `make install` for every end-to-end test."""
     out = tmp_path_factory.mktemp("e2e")
     project = Path(
@@ -70,4 +79,5 @@ def installed_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
     )
     run_make(project, "install")
-    return project
+    yield project
+    run_make(project, "undeploy", check=False)  # never leave a server behind, even after a failure

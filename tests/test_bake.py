@@ -21,25 +21,74 @@ COMBINATIONS = [
 JINJA_LEFTOVER = re.compile(r"\{\{|\}\}|\{%|%\}")
 
 BASE_FILES = {
+    ".dvc/.gitignore",
+    ".dvc/config",
+    ".dvcignore",
     ".env.example",
     ".gitignore",
     ".pre-commit-config.yaml",
     "LICENSE",
     "Makefile",
     "README.md",
+    "dvc.yaml",
+    "params.yaml",
     "poetry.toml",
     "pyproject.toml",
     "src/{package}/__init__.py",
     "src/{package}/__main__.py",
     "src/{package}/cli.py",
+    "src/{package}/inference.py",
     "src/{package}/logging.py",
+    "src/{package}/mlflow_plugin/__init__.py",
+    "src/{package}/mlflow_plugin/context.py",
+    "src/{package}/mlflow_plugin/experiment.py",
+    "src/{package}/pipeline/__init__.py",
+    "src/{package}/pipeline/evaluate.py",
+    "src/{package}/pipeline/ingest.py",
+    "src/{package}/pipeline/metrics.py",
+    "src/{package}/pipeline/params.py",
+    "src/{package}/pipeline/prepare.py",
+    "src/{package}/pipeline/train.py",
     "src/{package}/project.py",
+    "src/{package}/promotion.py",
+    "src/{package}/provenance.py",
+    "src/{package}/serving/__init__.py",
+    "src/{package}/serving/app.py",
+    "src/{package}/serving/payloads.py",
+    "src/{package}/serving/process.py",
     "src/{package}/settings.py",
+    "src/{package}/tracking/__init__.py",
+    "src/{package}/tracking/callbacks.py",
+    "src/{package}/tracking/experiment.py",
+    "src/{package}/tracking/metrics.py",
+    "src/{package}/tracking/registry.py",
+    "src/{package}/tracking/runs.py",
+    "tests/__init__.py",
     "tests/conftest.py",
+    "tests/mlflow_plugin/__init__.py",
+    "tests/mlflow_plugin/test_context.py",
+    "tests/mlflow_plugin/test_entry_points.py",
+    "tests/pipeline/__init__.py",
+    "tests/pipeline/conftest.py",
+    "tests/pipeline/test_ingest.py",
+    "tests/pipeline/test_metrics.py",
+    "tests/pipeline/test_params.py",
+    "tests/pipeline/test_prepare.py",
+    "tests/pipeline/test_runners.py",
+    "tests/pipeline/test_train.py",
+    "tests/serving/__init__.py",
+    "tests/serving/test_app.py",
+    "tests/serving/test_process.py",
     "tests/test_cli.py",
+    "tests/test_inference.py",
     "tests/test_logging.py",
     "tests/test_project.py",
+    "tests/test_promotion.py",
     "tests/test_settings.py",
+    "tests/tracking/__init__.py",
+    "tests/tracking/conftest.py",
+    "tests/tracking/test_metrics.py",
+    "tests/tracking/test_runs.py",
 }
 
 
@@ -151,6 +200,35 @@ def test_init_git_makes_one_clean_commit(bake: Bake) -> None:
     assert git("branch", "--show-current") == "main"
     assert git("status", "--porcelain") == ""
     assert set(git("ls-files").splitlines()) == expected_files(DEFAULTS, "tumor_classifier")
+
+
+@pytest.mark.parametrize(
+    ("task", "dataset", "plots"),
+    [
+        ("classification", "sklearn:breast_cancer", {"confusion.csv", "roc.csv"}),
+        ("regression", "sklearn:diabetes", {"residuals.csv", "predicted_vs_actual.csv"}),
+    ],
+)
+def test_task_chooses_data_plots_and_gate(
+    bake: Bake, task: str, dataset: str, plots: set[str]
+) -> None:
+    """The task answer picks the dataset, the DVC plots and gate metrics that fit it."""
+    project = bake(task=task)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    assert (params["task"], params["data"]["source"]) == (task, dataset)
+    stages = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]
+    declared = {next(iter(plot)).rsplit("/", 1)[1] for plot in stages["evaluate"]["plots"]}
+    assert declared == plots
+    gate_metrics = set(params["gate"]["limits"])
+    assert gate_metrics <= ({"accuracy", "roc_auc"} if task == "classification" else {"rmse", "r2"})
+    for name, stage in stages.items():
+        assert f"src/tumor_classifier/pipeline/{name}.py" in stage["deps"], name
+
+
+def test_dvc_works_without_git_only_when_asked(bake: Bake) -> None:
+    """DVC runs without a git repository (no_scm) only when no repository was created."""
+    assert "no_scm = true" in (bake(init_git="no") / ".dvc/config").read_text()
+    assert "no_scm" not in (bake(init_git="yes") / ".dvc/config").read_text()
 
 
 def test_init_git_no_leaves_no_repository(bake: Bake) -> None:

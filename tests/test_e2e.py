@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
-from tests.conftest import run_make
+from tests.conftest import project_env, run_make
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
@@ -36,3 +42,229 @@ def test_console_script_reports_the_project(installed_project: Path) -> None:
         check=True,
     )
     assert f'"project_root": "{installed_project}"' in completed.stdout
+
+
+def project_python(project: Path, code: str) -> Any:
+    """Run Python in the baked project's venv; the code prints one JSON document."""
+    completed = subprocess.run(
+        [project / ".venv/bin/python", "-c", code],
+        cwd=project,
+        env=project_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+STORE_FACTS = """
+import json, mlflow
+from mlflow.tracking import MlflowClient
+from tumor_classifier.settings import load_settings
+s = load_settings()
+client = MlflowClient(s.resolved_tracking_uri)
+mlflow.set_tracking_uri(s.resolved_tracking_uri)
+exp = client.get_experiment_by_name(s.experiment_name)
+runs = client.search_runs([exp.experiment_id])
+versions = client.search_model_versions(f"name='{s.model_name}'")
+latest = max(versions, key=lambda v: int(v.version))
+uri = f"models:/{s.model_name}/{latest.version}"
+info = mlflow.models.Model.load(uri)
+example = info.load_input_example(mlflow.artifacts.download_artifacts(uri))
+predictions = mlflow.pyfunc.load_model(uri).predict(example)
+run = runs[0]
+print(json.dumps({
+    "runs": [(r.info.status, r.info.run_name) for r in runs],
+    "params": sorted(run.data.params),
+    "metrics": sorted(run.data.metrics),
+    "artifacts": sorted(a.path for a in client.list_artifacts(run.info.run_id)),
+    "versions": len(versions),
+    "version_tags": latest.tags,
+    "signature": info.signature is not None,
+    "example_rows": len(example),
+    "predictions": len(predictions),
+    "artifact_root": exp.artifact_location,
+}))
+"""
+
+
+def test_train_runs_the_pipeline_and_registers_a_model(installed_project: Path) -> None:
+    """`make train` leaves one FINISHED run and a registered, loadable model with its contract."""
+    run_make(installed_project, "train")
+    facts = project_python(installed_project, STORE_FACTS)
+    assert facts["runs"] == [["FINISHED", "train"]]
+    assert {"model.max_iter", "seed", "data.source"} <= set(facts["params"])
+    assert {"val_accuracy", "test_accuracy", "test_roc_auc"} <= set(facts["metrics"])
+    assert {"plots", "metrics.json"} <= set(facts["artifacts"])
+    assert facts["versions"] == 1
+    assert facts["version_tags"]["data.md5"].endswith(
+        ".dir"
+    ), "tagged with the data hash in dvc.lock"
+    assert facts["signature"]
+    assert facts["predictions"] == facts["example_rows"] > 0
+    assert facts["artifact_root"] == (installed_project / ".mlflow/artifacts").as_uri()
+    metrics = json.loads((installed_project / "metrics.json").read_text())
+    assert metrics["roc_auc"] > 0.9
+
+
+def test_second_train_is_a_no_op(installed_project: Path) -> None:
+    """Nothing changed, so `make train` again creates no run and no version."""
+    result = run_make(installed_project, "train")
+    assert "didn't change" in result.stdout + result.stderr or "up to date" in result.stdout
+    facts = project_python(installed_project, STORE_FACTS)
+    assert len(facts["runs"]) == 1
+    assert facts["versions"] == 1
+
+
+def test_metrics_target_shows_the_test_metrics(installed_project: Path) -> None:
+    """`make metrics` prints the metrics DVC tracks."""
+    assert "roc_auc" in run_make(installed_project, "metrics").stdout
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ("split: {test_size: 2}", "split.test_size=2: Input should be less than 1"),
+        ("data: {source: missing.csv, target: y}", "missing.csv: data.source file not found"),
+    ],
+)
+def test_bad_params_fail_with_a_clear_message(
+    installed_project: Path, tmp_path: Path, params: str, message: str
+) -> None:
+    """A bad params file or a missing CSV stops the stage with the key or path named."""
+    shipped = yaml.safe_load((installed_project / "params.yaml").read_text())
+    shipped.update(yaml.safe_load(params))
+    bad = tmp_path / "params.yaml"
+    bad.write_text(yaml.safe_dump(shipped))
+    completed = subprocess.run(
+        [installed_project / ".venv/bin/tumor-classifier", "ingest"],
+        cwd=installed_project,
+        env={**project_env(), "TUMOR_CLASSIFIER_PARAMS_FILE": str(bad)},
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 1
+    assert message in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def serving_env() -> dict[str, str]:
+    """Settings that put the deployed server on a free loopback port."""
+    return {"TUMOR_CLASSIFIER_SERVE_PORT": str(free_port())}
+
+
+def http(url: str, payload: Any = None) -> tuple[int, Any]:
+    """GET or POST JSON; return the status and the decoded body (errors included)."""
+    data = None if payload is None else json.dumps(payload).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+PYFUNC_PREDICTIONS = """
+import json, mlflow, pandas as pd
+from tumor_classifier.settings import load_settings
+s = load_settings()
+mlflow.set_tracking_uri(s.resolved_tracking_uri)
+rows = pd.read_csv("data/prepared/test.csv").drop(columns=["target"]).head(20)
+model = mlflow.pyfunc.load_model(f"models:/{s.model_name}@champion")
+print(json.dumps({"split": json.loads(rows.to_json(orient="split", index=False)),
+                  "predictions": model.predict(rows).tolist()}))
+"""
+
+
+def test_deploy_serves_the_champion(installed_project: Path, serving_env: dict[str, str]) -> None:
+    """`make deploy` gates, promotes and serves; HTTP predictions equal pyfunc's; bad input is 4xx."""
+    result = run_make(installed_project, "deploy", env=serving_env)
+    url = f"http://127.0.0.1:{serving_env['TUMOR_CLASSIFIER_SERVE_PORT']}"
+    assert "verdict" in result.stdout, "the gate table is printed"
+    assert url in result.stdout
+    assert "curl" in result.stdout
+    status, health = http(f"{url}/health")
+    assert (status, health["alias"], health["version"]) == (200, "champion", "1")
+    expected = project_python(installed_project, PYFUNC_PREDICTIONS)
+    status, answer = http(f"{url}/invocations", {"dataframe_split": expected["split"]})
+    assert status == 200
+    assert answer == {"predictions": expected["predictions"]}
+    for bad in ({"dataframe_split": {"columns": ["x"], "data": [[1]]}}, {"nothing": []}, [1]):
+        status, body = http(f"{url}/invocations", bad)
+        assert 400 <= status < 500, (bad, status, body)
+
+
+def test_deploy_again_restarts_cleanly(
+    installed_project: Path, serving_env: dict[str, str]
+) -> None:
+    """A second deploy replaces the server: one process, a new pid, still healthy."""
+    pid_file = installed_project / ".mlflow/deploy/server.pid"
+    first = pid_file.read_text()
+    run_make(installed_project, "deploy", env=serving_env)
+    second = pid_file.read_text()
+    assert first != second
+    assert not Path(f"/proc/{first.strip()}").exists(), "the old server is gone"
+
+
+def test_predict_target_scores_a_file(installed_project: Path, tmp_path: Path) -> None:
+    """`make predict` writes one prediction per input row."""
+    rows = tmp_path / "rows.csv"
+    test = (installed_project / "data/prepared/test.csv").read_text().splitlines()
+    header = test[0].split(",")
+    target = header.index("target")
+    rows.write_text(
+        "\n".join(
+            ",".join(v for i, v in enumerate(line.split(",")) if i != target) for line in test
+        )
+    )
+    out = tmp_path / "preds.csv"
+    run_make(installed_project, "predict", f"INPUT={rows}", f"OUTPUT={out}")
+    assert len(out.read_text().splitlines()) == len(test)
+
+
+def test_failed_gate_keeps_the_champion(
+    installed_project: Path, tmp_path: Path, serving_env: dict[str, str]
+) -> None:
+    """An impossible threshold fails `make deploy` and leaves the aliases as they were."""
+    params = yaml.safe_load((installed_project / "params.yaml").read_text())
+    params["gate"]["limits"] = {"accuracy": {"min": 1.01}}
+    strict = tmp_path / "params.yaml"
+    strict.write_text(yaml.safe_dump(params))
+    env = {**serving_env, "TUMOR_CLASSIFIER_PARAMS_FILE": str(strict)}
+    result = run_make(installed_project, "deploy", env=env, check=False)
+    assert result.returncode != 0
+    assert "failed the quality gate" in result.stderr
+    status, health = http(f"http://127.0.0.1:{serving_env['TUMOR_CLASSIFIER_SERVE_PORT']}/health")
+    assert (status, health["version"]) == (200, "1"), "the running server is untouched"
+
+
+def test_rollback_serves_the_previous_version(
+    installed_project: Path, serving_env: dict[str, str]
+) -> None:
+    """Train again, deploy (champion 2, previous 1), roll back: champion 1 is served again."""
+    subprocess.run(
+        [installed_project / ".venv/bin/dvc", "repro", "--force", "train", "evaluate"],
+        cwd=installed_project, env=project_env(), check=True, capture_output=True,
+    )  # fmt: skip
+    run_make(installed_project, "deploy", env=serving_env)
+    url = f"http://127.0.0.1:{serving_env['TUMOR_CLASSIFIER_SERVE_PORT']}"
+    assert http(f"{url}/health")[1]["version"] == "2"
+    run_make(installed_project, "rollback", env=serving_env)
+    assert http(f"{url}/health")[1]["version"] == "1"
+
+
+def test_undeploy_leaves_no_process(installed_project: Path, serving_env: dict[str, str]) -> None:
+    """`make undeploy` stops the server: no process, no PID file, the port is closed."""
+    pid = (installed_project / ".mlflow/deploy/server.pid").read_text().strip()
+    run_make(installed_project, "undeploy", env=serving_env)
+    assert not Path(f"/proc/{pid}").exists()
+    assert not (installed_project / ".mlflow/deploy/server.pid").exists()
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", int(serving_env["TUMOR_CLASSIFIER_SERVE_PORT"]))) != 0

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from loguru import logger
 
+from {{ cookiecutter.package_name }}.inference import LoadedModel
 from {{ cookiecutter.package_name }}.project import DISTRIBUTION, ENV_PREFIX
 from {{ cookiecutter.package_name }}.settings import Settings
 
@@ -55,3 +56,38 @@ def _restore_logging() -> Iterator[None]:
     logging.getLogger().handlers = root_handlers
     logger.remove()
     logger.add(sys.stderr)
+
+
+@pytest.fixture(scope="session")
+def loaded_model() -> LoadedModel:
+    """A small fitted model wrapped as the registry would load it (no MLflow needed)."""
+    from sklearn.datasets import load_iris
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    frame = load_iris(as_frame=True).frame.rename(columns=lambda name: name.replace(" (cm)", ""))
+    frame.columns = [str(name).replace(" ", "_") for name in frame.columns]
+    features = frame.drop(columns=["target"])
+    native = HistGradientBoostingClassifier(max_iter=10, random_state=0).fit(
+        features, frame["target"]
+    )
+    columns = dict.fromkeys(features.columns, "float64")
+    return LoadedModel("iris", "3", "champion", native, columns, features.head(5))
+
+
+@pytest.fixture(scope="session")
+def trained_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A temporary project run through the whole pipeline once, with a real MLflow sqlite store."""
+    import mlflow
+
+    from {{ cookiecutter.package_name }}.pipeline import evaluate, ingest, prepare, train
+    from {{ cookiecutter.package_name }}.pipeline.params import load_params
+
+    root = tmp_path_factory.mktemp("trained")
+    settings = Settings(_env_file=None, project_root=root)
+    params = load_params(Path(__file__).parents[1] / "params.yaml")
+    ingest.run(settings, params.data)
+    prepare.run(settings, params)
+    train.run(settings, params)
+    evaluate.run(settings, params)
+    yield settings
+    mlflow.set_tracking_uri("")

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     )
 
     project_root: Path = Field(default_factory=_default_root, description="Project folder.")
+    params_file: Path = Field(Path("params.yaml"), description="Experiment parameters.")
     log_level: LogLevel = Field("INFO", description="Console log level.")
     log_dir: Path = Field(Path("logs"), description="Log files (rotated).")
     data_dir: Path = Field(Path("data"), description="Pipeline data (DVC outputs).")
@@ -44,13 +45,19 @@ class Settings(BaseSettings):
     )
     experiment_name: str = Field("{{ cookiecutter.project_name }}", min_length=1)
     model_name: str = Field("{{ cookiecutter.project_slug }}", min_length=1)
+    serve_host: str = Field("127.0.0.1", description="Model server address.")
+    serve_port: int = Field(8080, ge=1, le=65535)
+    serve_workers: int = Field(1, ge=1, le=64)
+    serve_alias: str = Field("champion", min_length=1, description="Registry alias to serve.")
+    serve_max_rows: int = Field(10_000, ge=1, description="Rows per request at most.")
+    serve_max_body_bytes: int = Field(5_000_000, ge=1_000, description="Request body size limit.")
 
     @field_validator("project_root")
     @classmethod
     def _absolute_root(cls, value: Path) -> Path:
         return value.expanduser().resolve()
 
-    @field_validator("log_dir", "data_dir", "models_dir", "mlflow_dir")
+    @field_validator("params_file", "log_dir", "data_dir", "models_dir", "mlflow_dir")
     @classmethod
     def _under_root(cls, value: Path, info: ValidationInfo) -> Path:
         # Relative paths mean "in the project", whatever the current directory is.

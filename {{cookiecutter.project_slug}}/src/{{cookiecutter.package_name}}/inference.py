@@ -1,0 +1,140 @@
+"""Load a registered model by alias and predict: one code path for the server and for batch files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from {{ cookiecutter.package_name }}.settings import Settings
+
+CHAMPION = "champion"
+PREVIOUS = "previous"
+# MLflow signature types -> the dtype each column is coerced to before predicting.
+DTYPES = {
+    "double": "float64",
+    "float": "float32",
+    "long": "int64",
+    "integer": "int32",
+    "boolean": "bool",
+    "string": "object",
+}
+
+
+class InputError(ValueError):
+    """Rows that do not match the model's signature; `field` names the column at fault."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A registered model version, loaded once, with the input contract of its signature."""
+
+    name: str
+    version: str
+    alias: str | None
+    native: Any
+    columns: dict[str, str]
+    input_example: pd.DataFrame | None
+
+    def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Check the columns against the signature and coerce their types; raise InputError."""
+        if frame.empty:
+            raise InputError("the batch has no rows")
+        given = [str(name) for name in frame.columns]
+        missing = [name for name in self.columns if name not in given]
+        if missing:
+            raise InputError(f"missing columns: {', '.join(missing)}", missing[0])
+        extra = [name for name in given if name not in self.columns]
+        if extra:
+            raise InputError(f"unknown columns: {', '.join(extra)}", extra[0])
+        frame = frame[list(self.columns)]
+        converted = {}
+        for name, dtype in self.columns.items():
+            try:
+                converted[name] = frame[name].astype(np.dtype(dtype))
+            except (TypeError, ValueError) as error:
+                raise InputError(f"column '{name}' expects {dtype} values: {error}", name) from None
+        return pd.DataFrame(converted)
+
+    def predict(self, frame: pd.DataFrame) -> list[Any]:
+        """Predictions for the rows, as JSON-ready Python values."""
+        predictions: np.ndarray = self.native.predict(self.prepare(frame))
+        return predictions.tolist()  # type: ignore[no-any-return]
+
+
+def resolve_version(settings: Settings, alias: str | None, version: str | None) -> str:
+    """The version number an alias (or an explicit version) points to in the registry."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(settings.resolved_tracking_uri)
+    if version is not None:
+        return str(client.get_model_version(settings.model_name, version).version)
+    return str(client.get_model_version_by_alias(settings.model_name, alias or CHAMPION).version)
+
+
+def load_model(
+    settings: Settings, alias: str | None = CHAMPION, version: str | None = None
+) -> LoadedModel:
+    """Load `models:/<name>@<alias>` (or a version) through its native flavor, once."""
+    import mlflow
+    from mlflow.models import Model
+
+    number = resolve_version(settings, alias, version)
+    mlflow.set_tracking_uri(settings.resolved_tracking_uri)
+    local = mlflow.artifacts.download_artifacts(f"models:/{settings.model_name}/{number}")
+    meta = Model.load(local)
+    if meta.signature is None:
+        raise InputError(
+            f"{settings.model_name} version {number} has no signature to check inputs with"
+        )
+    inputs = meta.signature.inputs
+    columns = {
+        str(name): DTYPES.get(kind.name, "object")
+        for name, kind in zip(inputs.input_names(), inputs.input_types(), strict=True)
+    }
+    example = meta.load_input_example(local)
+    return LoadedModel(
+        name=settings.model_name,
+        version=number,
+        alias=None if version is not None else alias,
+        native=mlflow.sklearn.load_model(local),
+        columns=columns,
+        input_example=example if isinstance(example, pd.DataFrame) else None,
+    )
+
+
+def read_batches(path: Path, rows_per_chunk: int) -> Iterable[pd.DataFrame]:
+    """Read a CSV in chunks, so files larger than memory stream through."""
+    if not path.is_file():
+        raise InputError(f"{path}: input file not found")
+    try:
+        yield from pd.read_csv(path, chunksize=rows_per_chunk)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: the file is empty") from None
+
+
+def predict_file(
+    model: LoadedModel, source: Path, target: Path, rows_per_chunk: int = 50_000
+) -> int:
+    """Write one `prediction` per input row to a CSV, chunk by chunk; return the row count."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    rows = 0
+    with target.open("w", encoding="utf-8", newline="") as output:
+        for chunk in read_batches(source, rows_per_chunk):
+            try:
+                predictions = model.predict(chunk)
+            except InputError as error:
+                raise InputError(
+                    f"{source}, rows {rows + 1}-{rows + len(chunk)}: {error}", error.field
+                ) from None
+            pd.DataFrame({"prediction": predictions}).to_csv(output, index=False, header=rows == 0)
+            rows += len(chunk)
+    return rows

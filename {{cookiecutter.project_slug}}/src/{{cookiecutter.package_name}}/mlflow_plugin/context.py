@@ -1,0 +1,96 @@
+"""Run context provider: tags every run started inside the project with its provenance."""
+
+from __future__ import annotations
+
+import functools
+import platform
+import subprocess
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from {{ cookiecutter.package_name }}.project import DISTRIBUTION, find_project_root
+from {{ cookiecutter.package_name }}.provenance import dvc_output_hashes, file_sha256
+
+PREFIX = "{{ cookiecutter.package_name }}."
+LIBRARIES = ("mlflow", "dvc", "scikit-learn", "pandas", "numpy")
+SOURCE_SUFFIXES = (".py",)
+
+
+@functools.cache
+def environment_tags() -> dict[str, str]:
+    """Project, Python and key library versions (fixed for the life of a process)."""
+    tags = {"python": platform.python_version()}
+    for name in (DISTRIBUTION, *LIBRARIES):
+        try:
+            tags["project.version" if name == DISTRIBUTION else f"lib.{name}"] = version(name)
+        except PackageNotFoundError:
+            continue
+    return tags
+
+
+def git_tags(root: Path) -> dict[str, str]:
+    """Commit, branch and whether tracked files differ from it, from one `git status` call."""
+    status = subprocess.run(
+        ["git", "status", "--porcelain=v2", "--branch", "--untracked-files=no"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=5,
+        check=True,
+    ).stdout.splitlines()
+    headers = dict(line[2:].split(" ", 1) for line in status if line.startswith("# "))
+    tags = {"git.dirty": str(any(not line.startswith("#") for line in status)).lower()}
+    if headers.get("branch.oid", "(initial)") != "(initial)":
+        tags["git.commit"] = headers["branch.oid"]
+    if headers.get("branch.head", "(detached)") != "(detached)":
+        tags["git.branch"] = headers["branch.head"]
+    return tags
+
+
+def dvc_tags(root: Path) -> dict[str, str]:
+    """sha256 of dvc.lock and params.yaml, and the md5 DVC recorded for each data dependency."""
+    tags = {}
+    for name, key in (("dvc.lock", "dvc.lock.sha256"), ("params.yaml", "params.sha256")):
+        if (root / name).is_file():
+            tags[key] = file_sha256(root / name)
+    for path, md5 in dvc_output_hashes(root).items():
+        if not path.endswith(SOURCE_SUFFIXES):
+            tags[f"data.{path}"] = md5
+    return tags
+
+
+class ProjectRunContextProvider:
+    """Tags runs started inside the project with `{{ cookiecutter.package_name }}.*` provenance tags."""
+
+    def in_context(self) -> bool:
+        """Active when the current directory is inside the project (or PROJECT_ROOT is set)."""
+        return find_project_root() is not None
+
+    def tags(self) -> dict[str, str]:
+        """Compute what it can; a failing part adds a context_error tag instead of raising."""
+        root = find_project_root() or Path.cwd()
+        tags: dict[str, str] = {}
+        errors = []
+        for part in (
+            environment_tags,
+            functools.partial(git_tags, root),
+            functools.partial(dvc_tags, root),
+        ):
+            try:
+                tags.update(part())
+            except Exception as error:
+                errors.append(f"{type(error).__name__}: {error}".strip())
+        if errors:
+            tags["context_error"] = "; ".join(errors)[:5000]
+            _warn(f"some provenance tags could not be computed: {tags['context_error']}")
+        return {PREFIX + key: value for key, value in tags.items()}
+
+
+def _warn(message: str) -> None:
+    try:
+        from loguru import logger
+
+        logger.opt(depth=1).warning(message)
+    except Exception:
+        print(f"warning: {message}", file=sys.stderr)

@@ -1,0 +1,5 @@
+"""The model pipeline: one module per DVC stage, pure functions plus a thin runner each."""
+
+
+class PipelineError(RuntimeError):
+    """A stage cannot run on its inputs; the message names the path, column or key at fault."""

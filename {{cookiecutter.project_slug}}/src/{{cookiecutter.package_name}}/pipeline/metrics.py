@@ -1,0 +1,58 @@
+"""Model quality metrics per task, shared by the train and evaluate stages and the deploy gate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics
+
+from {{ cookiecutter.package_name }}.pipeline.params import Task
+
+# Direction of each metric: True when higher is better (the deploy gate compares candidates with it).
+HIGHER_IS_BETTER = {
+    "accuracy": True,
+    "f1": True,
+    "roc_auc": True,
+    "log_loss": False,
+    "rmse": False,
+    "mae": False,
+    "r2": True,
+}
+
+
+def classification_metrics(
+    y_true: pd.Series, proba: np.ndarray, classes: np.ndarray
+) -> dict[str, float]:
+    """Accuracy, F1, ROC AUC and log loss from predicted class probabilities."""
+    predicted = classes[np.argmax(proba, axis=1)]
+    binary = len(classes) == 2
+    return {
+        "accuracy": float(metrics.accuracy_score(y_true, predicted)),
+        "f1": float(metrics.f1_score(y_true, predicted, average="binary" if binary else "macro")),
+        "roc_auc": float(
+            metrics.roc_auc_score(y_true, proba[:, 1])
+            if binary
+            else metrics.roc_auc_score(y_true, proba, multi_class="ovr", labels=classes)
+        ),
+        "log_loss": float(metrics.log_loss(y_true, proba, labels=classes)),
+    }
+
+
+def regression_metrics(y_true: pd.Series, predicted: np.ndarray) -> dict[str, float]:
+    """RMSE, MAE and R² of predictions."""
+    return {
+        "rmse": float(metrics.root_mean_squared_error(y_true, predicted)),
+        "mae": float(metrics.mean_absolute_error(y_true, predicted)),
+        "r2": float(metrics.r2_score(y_true, predicted)),
+    }
+
+
+def model_metrics(
+    model: Any, features: pd.DataFrame, target: pd.Series, task: Task
+) -> dict[str, float]:
+    """Score a fitted scikit-learn model on labelled rows."""
+    if task == "classification":
+        return classification_metrics(target, model.predict_proba(features), model.classes_)
+    return regression_metrics(target, model.predict(features))

@@ -1,0 +1,112 @@
+"""What the experiment is: params.yaml, validated into one frozen object with key-named errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from {{ cookiecutter.package_name }}.pipeline import PipelineError
+
+Task = Literal["classification", "regression"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Bounds(_Frozen):
+    """Inclusive bounds on a metric; either side may be open."""
+
+    min: float | None = None
+    max: float | None = None
+
+    def violation(self, value: float) -> str | None:
+        """Describe how the value breaks the bounds, or None when it is within them."""
+        if self.min is not None and value < self.min:
+            return f"{value:.4g} < min {self.min:g}"
+        if self.max is not None and value > self.max:
+            return f"{value:.4g} > max {self.max:g}"
+        return None
+
+
+class DataParams(_Frozen):
+    """Where the raw data comes from and which column is predicted."""
+
+    source: str = Field(min_length=1)
+    target: str = Field(min_length=1)
+
+
+class SplitParams(_Frozen):
+    """Held-out fractions."""
+
+    test_size: float = Field(gt=0, lt=1)
+    val_size: float = Field(gt=0, lt=1)
+
+
+class ModelParams(_Frozen):
+    """HistGradientBoosting hyperparameters."""
+
+    learning_rate: float = Field(gt=0, le=1)
+    max_iter: int = Field(ge=1, le=10_000)
+    max_leaf_nodes: int = Field(ge=2)
+    min_samples_leaf: int = Field(ge=1)
+    l2_regularization: float = Field(ge=0)
+
+
+class AlertParams(_Frozen):
+    """Metric bounds checked while training."""
+
+    fail: bool = False
+    limits: dict[str, Bounds] = Field(default_factory=dict)
+
+
+class GateParams(_Frozen):
+    """The deploy quality gate."""
+
+    tolerance: float = Field(ge=0)
+    limits: dict[str, Bounds] = Field(default_factory=dict)
+
+
+class Params(_Frozen):
+    """Everything in params.yaml."""
+
+    task: Task
+    seed: int
+    data: DataParams
+    split: SplitParams
+    model: ModelParams
+    alerts: AlertParams = AlertParams()
+    gate: GateParams
+
+    @model_validator(mode="after")
+    def _split_leaves_training_data(self) -> Params:
+        if self.split.test_size + self.split.val_size >= 0.9:
+            raise ValueError("split.test_size + split.val_size must leave at least 10% to train on")
+        return self
+
+
+def parse_params(raw: Any, source: str = "params.yaml") -> Params:
+    """Validate a parsed params mapping; errors name each key by its dotted path."""
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as error:
+        lines = [f"{source}: invalid parameters:"]
+        for problem in error.errors():
+            key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+            given = "" if problem["type"] == "missing" else f"={problem['input']!r}"
+            lines.append(f"  {key}{given}: {problem['msg']}")
+        raise PipelineError("\n".join(lines)) from None
+
+
+def load_params(path: Path) -> Params:
+    """Read and validate params.yaml."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PipelineError(f"{path}: parameters file not found") from None
+    except yaml.YAMLError as error:
+        raise PipelineError(f"{path}: not valid YAML: {error}") from None
+    return parse_params(raw, str(path))

@@ -1,0 +1,64 @@
+"""Prepare stage: split the raw dataset into train, validation and test sets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+import pandas as pd
+from loguru import logger
+from sklearn.model_selection import train_test_split
+
+from {{ cookiecutter.package_name }}.pipeline import PipelineError
+from {{ cookiecutter.package_name }}.pipeline.ingest import RAW_FILE
+from {{ cookiecutter.package_name }}.pipeline.params import Params, SplitParams, Task
+from {{ cookiecutter.package_name }}.settings import Settings
+
+PREPARED_DIR = "prepared"
+
+
+class Splits(NamedTuple):
+    """The three disjoint parts of the dataset."""
+
+    train: pd.DataFrame
+    val: pd.DataFrame
+    test: pd.DataFrame
+
+
+def split_dataset(
+    frame: pd.DataFrame, target: str, task: Task, split: SplitParams, seed: int
+) -> Splits:
+    """Split deterministically; classification splits keep the class balance."""
+    frame = frame.drop_duplicates().reset_index(drop=True)
+
+    def stratify(part: pd.DataFrame) -> pd.Series | None:
+        return part[target] if task == "classification" else None
+
+    rest, test = train_test_split(
+        frame, test_size=split.test_size, random_state=seed, stratify=stratify(frame)
+    )
+    train, val = train_test_split(
+        rest, test_size=split.val_size, random_state=seed, stratify=stratify(rest)
+    )
+    return Splits(train, val, test)
+
+
+def read_splits(data_dir: Path) -> Splits:
+    """Read the prepared splits back."""
+    paths = [data_dir / PREPARED_DIR / f"{name}.csv" for name in Splits._fields]
+    for path in paths:
+        if not path.is_file():
+            raise PipelineError(f"{path} not found: prepare the data first (make data)")
+    return Splits(*(pd.read_csv(path) for path in paths))
+
+
+def run(settings: Settings, params: Params) -> Splits:
+    """Stage runner: read the raw dataset, split it, write the three CSV files."""
+    frame = pd.read_csv(settings.data_dir / RAW_FILE)
+    splits = split_dataset(frame, params.data.target, params.task, params.split, params.seed)
+    folder = settings.data_dir / PREPARED_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, part in splits._asdict().items():
+        part.to_csv(folder / f"{name}.csv", index=False)
+    logger.info("split {} rows: {}", len(frame), {k: len(v) for k, v in splits._asdict().items()})
+    return splits

@@ -1,0 +1,120 @@
+"""Train stage: fit the model, track the run in MLflow, and register the model."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from loguru import logger
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+from {{ cookiecutter.package_name }}.pipeline.metrics import (
+    classification_metrics,
+    model_metrics,
+    regression_metrics,
+)
+from {{ cookiecutter.package_name }}.pipeline.params import ModelParams, Params, Task
+from {{ cookiecutter.package_name }}.pipeline.prepare import read_splits
+from {{ cookiecutter.package_name }}.provenance import dvc_output_hashes
+from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.tracking import (
+    LoguruCallback,
+    RunCallback,
+    ThresholdAlertCallback,
+    tracked_run,
+)
+from {{ cookiecutter.package_name }}.tracking.experiment import use_project_experiment
+from {{ cookiecutter.package_name }}.tracking.registry import log_and_register
+
+MODEL_DIR = "model"
+RUN_FILE = "run.json"
+# A fitted HistGradientBoosting{Classifier,Regressor}; scikit-learn ships no type information.
+Model = Any
+
+
+def features_and_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Series]:
+    """Separate the predicted column from the features."""
+    return frame.drop(columns=[target]), frame[target]
+
+
+def build_model(task: Task, params: ModelParams, seed: int) -> Model:
+    """An unfitted model for the task; early stopping is off so runs are deterministic."""
+    kind = (
+        HistGradientBoostingClassifier
+        if task == "classification"
+        else HistGradientBoostingRegressor
+    )
+    return kind(**params.model_dump(), early_stopping=False, random_state=seed)
+
+
+def fit_model(
+    features: pd.DataFrame, target: pd.Series, task: Task, params: ModelParams, seed: int
+) -> Model:
+    """Fit a fresh model on the training rows."""
+    return build_model(task, params, seed).fit(features, target)
+
+
+def staged_scores(
+    model: Model, features: pd.DataFrame, target: pd.Series, task: Task
+) -> Iterator[dict[str, float]]:
+    """Validation metrics after each boosting iteration (the learning curve)."""
+    if isinstance(model, HistGradientBoostingClassifier):
+        for proba in model.staged_predict_proba(features):
+            scores = classification_metrics(target, proba, model.classes_)
+            yield {"accuracy": scores["accuracy"], "log_loss": scores["log_loss"]}
+    else:
+        for predicted in model.staged_predict(features):
+            yield {"rmse": regression_metrics(target, predicted)["rmse"]}
+
+
+def run(settings: Settings, params: Params) -> dict[str, Any]:
+    """Stage runner: fit, log the run and the model to MLflow, register it, write models/."""
+    splits = read_splits(settings.data_dir)
+    x_train, y_train = features_and_target(splits.train, params.data.target)
+    x_val, y_val = features_and_target(splits.val, params.data.target)
+    data_hash = dvc_output_hashes(settings.project_root).get("data/prepared", "")
+    callbacks: list[RunCallback] = [
+        LoguruCallback(),
+        ThresholdAlertCallback(
+            {name: (b.min, b.max) for name, b in params.alerts.limits.items()},
+            fail=params.alerts.fail,
+        ),
+    ]
+    experiment_id = use_project_experiment(settings)
+    tracked_params = params.model_dump(include={"task", "seed", "data", "split", "model"})
+    with tracked_run(
+        "train",
+        params=tracked_params,
+        tags={"data.md5": data_hash},
+        callbacks=callbacks,
+        experiment_id=experiment_id,
+    ) as tracked:
+        logger.info("training on {} rows, validating on {}", len(x_train), len(x_val))
+        model = fit_model(x_train, y_train, params.task, params.model, params.seed)
+        for step, scores in enumerate(staged_scores(model, x_val, y_val, params.task), start=1):
+            tracked.log_metrics({f"val_{name}": value for name, value in scores.items()}, step=step)
+        final = model_metrics(model, x_val, y_val, params.task)
+        tracked.log_metrics({f"val_{name}": value for name, value in final.items()})
+        tracked.flush()
+        version = log_and_register(
+            model,
+            x_train.head(5),
+            name=settings.model_name,
+            local_dir=settings.models_dir / MODEL_DIR,
+            version_tags={"data.md5": data_hash} if data_hash else {},
+        )
+        record = {"run_id": tracked.run_id, "model_name": settings.model_name, "version": version}
+    (settings.models_dir / RUN_FILE).write_text(json.dumps(record, indent=2) + "\n")
+    logger.success(
+        "registered {} version {} (run {})", settings.model_name, version, record["run_id"]
+    )
+    return record
+
+
+def read_run_record(models_dir: Path) -> dict[str, Any]:
+    """The run and model version the last training wrote."""
+    record: dict[str, Any] = json.loads((models_dir / RUN_FILE).read_text())
+    return record

@@ -1,0 +1,1 @@
+"""The HTTP model server that `make deploy` runs: MLflow-compatible /invocations, typed /predict, /health."""

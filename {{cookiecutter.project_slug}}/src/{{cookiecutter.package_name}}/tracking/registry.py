@@ -1,0 +1,50 @@
+"""Log a model with its full MLmodel contract and register it as a new version."""
+
+from __future__ import annotations
+
+import shutil
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+# The serving environment: pinned from what is installed, because inferring requirements costs seconds.
+REQUIREMENTS = ("mlflow", "scikit-learn", "skops", "pandas", "numpy", "scipy")
+# MLflow saves scikit-learn models with skops, which loads only the types it is told to trust. These are
+# the classes of this project's own HistGradientBoosting models (written by us, so trusted).
+TRUSTED_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
+
+
+def pinned_requirements() -> list[str]:
+    """`name==version` for each runtime requirement of the logged model."""
+    return [f"{name}=={version(name)}" for name in REQUIREMENTS]
+
+
+def log_and_register(
+    model: Any,
+    input_example: pd.DataFrame,
+    *,
+    name: str,
+    local_dir: Path,
+    version_tags: dict[str, str],
+) -> str:
+    """Save the model locally (a DVC output), log it to the active run, register it; return the version."""
+    signature = infer_signature(input_example, model.predict(input_example))
+    contract: dict[str, Any] = {
+        "signature": signature,
+        "input_example": input_example,
+        "pip_requirements": pinned_requirements(),
+        "skops_trusted_types": TRUSTED_TYPES,
+    }
+    shutil.rmtree(local_dir, ignore_errors=True)
+    mlflow.sklearn.save_model(model, local_dir, **contract)
+    info = mlflow.sklearn.log_model(model, name="model", registered_model_name=name, **contract)
+    registered = str(info.registered_model_version)
+    client = MlflowClient()
+    for key, value in version_tags.items():
+        client.set_model_version_tag(name, registered, key, value)
+    return registered

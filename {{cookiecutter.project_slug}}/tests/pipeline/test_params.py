@@ -1,0 +1,70 @@
+"""Tests for reading params.yaml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.pipeline.conftest import PARAMS_FILE
+from {{ cookiecutter.package_name }}.pipeline import PipelineError
+from {{ cookiecutter.package_name }}.pipeline.params import Bounds, Params, load_params, parse_params
+
+
+def shipped() -> dict[str, Any]:
+    """The shipped params.yaml as a plain mapping, to break in tests."""
+    raw: dict[str, Any] = yaml.safe_load(PARAMS_FILE.read_text())
+    return raw
+
+
+def test_shipped_params_are_valid(params: Params) -> None:
+    """The params.yaml the project ships with validates."""
+    assert params.task in ("classification", "regression")
+    assert params.gate.limits, "the deploy gate has thresholds"
+
+
+def test_bad_value_names_the_dotted_key() -> None:
+    """An out-of-range value is reported with its full key and value."""
+    raw = shipped()
+    raw["split"]["test_size"] = 1.5
+    with pytest.raises(PipelineError, match=r"split\.test_size=1\.5: Input should be less than 1"):
+        parse_params(raw)
+
+
+def test_missing_and_unknown_keys_are_named() -> None:
+    """A missing section and a misspelt key are both reported."""
+    raw = shipped()
+    del raw["model"]
+    raw["seeed"] = 1
+    with pytest.raises(PipelineError) as caught:
+        parse_params(raw)
+    assert "  model: Field required" in str(caught.value)
+    assert "  seeed=1: Extra inputs are not permitted" in str(caught.value)
+
+
+def test_split_must_leave_training_rows() -> None:
+    """Test and validation fractions that eat the training set are rejected."""
+    raw = shipped()
+    raw["split"] = {"test_size": 0.5, "val_size": 0.45}
+    with pytest.raises(PipelineError, match="at least 10% to train on"):
+        parse_params(raw)
+
+
+def test_unreadable_files_fail_clearly(tmp_path: Path) -> None:
+    """A missing file and broken YAML each name the file."""
+    with pytest.raises(PipelineError, match="parameters file not found"):
+        load_params(tmp_path / "params.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("model: [unclosed\n")
+    with pytest.raises(PipelineError, match=r"broken\.yaml: not valid YAML"):
+        load_params(broken)
+
+
+def test_bounds_describe_violations() -> None:
+    """Bounds say which side a value crosses."""
+    bounds = Bounds(min=0.5, max=0.9)
+    assert bounds.violation(0.7) is None
+    assert bounds.violation(0.2) == "0.2 < min 0.5"
+    assert bounds.violation(0.95) == "0.95 > max 0.9"

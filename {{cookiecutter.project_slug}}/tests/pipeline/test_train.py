@@ -1,0 +1,40 @@
+"""Tests for the train stage's pure functions."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from {{ cookiecutter.package_name }}.pipeline.metrics import HIGHER_IS_BETTER, model_metrics
+from {{ cookiecutter.package_name }}.pipeline.params import Params
+from {{ cookiecutter.package_name }}.pipeline.prepare import split_dataset
+from {{ cookiecutter.package_name }}.pipeline.train import features_and_target, fit_model, staged_scores
+
+
+def test_training_is_deterministic(dataset: pd.DataFrame, params: Params) -> None:
+    """Two fits with the same params and data give identical metrics."""
+    splits = split_dataset(dataset, "target", params.task, params.split, params.seed)
+    x_train, y_train = features_and_target(splits.train, "target")
+    x_val, y_val = features_and_target(splits.val, "target")
+    scores = [
+        model_metrics(
+            fit_model(x_train, y_train, params.task, params.model, params.seed),
+            x_val,
+            y_val,
+            params.task,
+        )
+        for _ in range(2)
+    ]
+    assert scores[0] == scores[1]
+
+
+def test_learning_curve_has_one_point_per_iteration(dataset: pd.DataFrame, params: Params) -> None:
+    """staged_scores yields each boosting iteration's validation score, and the model learns."""
+    splits = split_dataset(dataset, "target", params.task, params.split, params.seed)
+    x_train, y_train = features_and_target(splits.train, "target")
+    x_val, y_val = features_and_target(splits.val, "target")
+    model = fit_model(x_train, y_train, params.task, params.model, params.seed)
+    curve = list(staged_scores(model, x_val, y_val, params.task))
+    assert len(curve) == model.n_iter_
+    name = next(iter(curve[0]))
+    first, last = curve[0][name], curve[-1][name]
+    assert (last > first) if HIGHER_IS_BETTER[name] else (last < first), (name, first, last)

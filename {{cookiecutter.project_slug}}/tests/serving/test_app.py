@@ -1,0 +1,123 @@
+"""Tests for the HTTP app: MLflow's payloads, the typed endpoint, and 4xx on bad input."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from {{ cookiecutter.package_name }}.inference import LoadedModel
+from {{ cookiecutter.package_name }}.serving.app import create_app
+from {{ cookiecutter.package_name }}.settings import Settings
+
+
+@pytest.fixture
+def client(settings: Settings, loaded_model: LoadedModel) -> TestClient:
+    """A client of the app around the small test model."""
+    return TestClient(create_app(settings, loaded_model))
+
+
+@pytest.fixture
+def example(loaded_model: LoadedModel) -> Any:
+    """The model's input example as `split` JSON, and its expected predictions."""
+    assert loaded_model.input_example is not None
+    frame = loaded_model.input_example
+    return json.loads(frame.to_json(orient="split", index=False)), loaded_model.predict(frame)
+
+
+def test_health_names_the_model(client: TestClient) -> None:
+    """/health reports the model, version and alias served."""
+    body = client.get("/health").json()
+    assert (body["model"], body["version"], body["alias"]) == ("iris", "3", "champion")
+    assert body["uptime_seconds"] >= 0
+
+
+def test_every_mlflow_payload_format(client: TestClient, example: Any) -> None:
+    """dataframe_split, dataframe_records, instances and inputs all give the same predictions."""
+    split, expected = example
+    records = [dict(zip(split["columns"], row, strict=True)) for row in split["data"]]
+    columns = {name: [row[i] for row in split["data"]] for i, name in enumerate(split["columns"])}
+    for payload in (
+        {"dataframe_split": split},
+        {"dataframe_records": records},
+        {"instances": records},
+        {"inputs": columns},
+        {"inputs": split["data"]},
+    ):
+        response = client.post("/invocations", json=payload)
+        assert response.status_code == 200, (payload, response.text)
+        assert response.json() == {"predictions": expected}
+
+
+def test_csv_body(client: TestClient, loaded_model: LoadedModel, example: Any) -> None:
+    """A CSV body with a header is scored too."""
+    assert loaded_model.input_example is not None
+    body = loaded_model.input_example.to_csv(index=False)
+    response = client.post("/invocations", content=body, headers={"Content-Type": "text/csv"})
+    assert response.json() == {"predictions": example[1]}
+
+
+def test_typed_predict_endpoint(client: TestClient, example: Any) -> None:
+    """/predict takes typed rows and the schema in /docs has the real field names."""
+    split, expected = example
+    records = [dict(zip(split["columns"], row, strict=True)) for row in split["data"]]
+    response = client.post("/predict", json={"rows": records})
+    assert response.status_code == 200, response.text
+    assert response.json()["predictions"] == expected
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["Row"]
+    assert set(schema["properties"]) == set(split["columns"])
+
+
+def as_json(**payload: Any) -> bytes:
+    """A request body (built with dict() so no literal braces pile up in the template)."""
+    return json.dumps(payload).encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "needle"),
+    [
+        (b"{not json", 400, "malformed JSON"),
+        (b"[1, 2]", 400, "JSON object"),
+        (as_json(dataframe_split=dict(columns=["sepal_length"], data=[[1.0]])), 400, "missing"),
+        (as_json(dataframe_records=[dict(sepal_length=1, x=2)]), 400, "petal_length"),
+        (as_json(dataframe_records=[]), 400, "no rows"),
+        (as_json(instances=[1, 2]), 400, "objects or all be lists"),
+        (as_json(inputs=dict(a=[1], b=[1, 2])), 400, "equal length"),
+        (as_json(dataframe_split=dict(data=1)), 400, "dataframe_split"),
+        (as_json(dataframe_records=[], instances=[]), 400, "exactly one"),
+    ],
+)
+def test_bad_payloads_get_4xx_naming_the_problem(
+    client: TestClient, body: bytes, status: int, needle: str
+) -> None:
+    """Malformed or mismatched payloads are client errors with a message, never a 500."""
+    response = client.post(
+        "/invocations", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == status, response.text
+    assert needle in response.json()["error"]
+
+
+def test_wrong_type_names_the_field(client: TestClient, example: Any) -> None:
+    """A string where a number belongs is a 400 naming the column."""
+    split, _ = example
+    records = [dict(zip(split["columns"], row, strict=True)) for row in split["data"]]
+    records[0]["petal_width"] = "wide"
+    response = client.post("/invocations", json={"dataframe_records": records})
+    assert response.status_code == 400
+    assert response.json()["field"] == "petal_width"
+    typed = client.post("/predict", json={"rows": records})
+    assert typed.status_code == 422
+    assert "petal_width" in typed.text
+
+
+def test_oversize_body_is_413(settings: Settings, loaded_model: LoadedModel) -> None:
+    """A body over the limit is refused with 413 before it is parsed."""
+    small = settings.model_copy(update={"serve_max_body_bytes": 1000})
+    client = TestClient(create_app(small, loaded_model))
+    response = client.post(
+        "/invocations", content=b"x" * 2000, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413

@@ -1,0 +1,71 @@
+"""Tests for input checking and batch prediction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }}.inference import InputError, LoadedModel, predict_file
+
+
+def rows(model: LoadedModel) -> pd.DataFrame:
+    """The model's input example rows."""
+    assert model.input_example is not None
+    return model.input_example
+
+
+def test_predicts_one_value_per_row(loaded_model: LoadedModel) -> None:
+    """Predictions are plain Python values, one per row, equal to the native model's."""
+    frame = rows(loaded_model)
+    predictions = loaded_model.predict(frame)
+    assert predictions == loaded_model.native.predict(frame).tolist()
+
+
+def test_columns_are_reordered_and_coerced(loaded_model: LoadedModel) -> None:
+    """Columns in another order, and numbers sent as strings, are accepted."""
+    frame = rows(loaded_model)
+    shuffled = frame[list(reversed(frame.columns))].astype(str)
+    assert loaded_model.predict(shuffled) == loaded_model.predict(frame)
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        (lambda f: f.drop(columns=["petal_width"]), "petal_width", "missing columns: petal_width"),
+        (lambda f: f.assign(colour="red"), "colour", "unknown columns: colour"),
+        (lambda f: f.assign(petal_width="wide"), "petal_width", "'petal_width' expects float64"),
+        (lambda f: f.iloc[0:0], None, "the batch has no rows"),
+    ],
+)
+def test_bad_rows_name_the_field(
+    loaded_model: LoadedModel, change: object, field: str | None, message: str
+) -> None:
+    """Missing, unknown and mistyped columns, and empty batches, are InputErrors naming the field."""
+    with pytest.raises(InputError, match=message) as caught:
+        loaded_model.predict(change(rows(loaded_model)))  # type: ignore[operator]
+    assert caught.value.field == field
+
+
+def test_predict_file_streams_in_chunks(loaded_model: LoadedModel, tmp_path: Path) -> None:
+    """A file is scored chunk by chunk into one CSV with a header and every row in order."""
+    source = tmp_path / "rows.csv"
+    frame = pd.concat([rows(loaded_model)] * 7, ignore_index=True)
+    frame.to_csv(source, index=False)
+    count = predict_file(loaded_model, source, tmp_path / "out" / "preds.csv", rows_per_chunk=4)
+    written = pd.read_csv(tmp_path / "out" / "preds.csv")
+    assert count == len(frame) == len(written)
+    assert written["prediction"].tolist() == loaded_model.predict(frame)
+
+
+def test_predict_file_errors_name_the_rows(loaded_model: LoadedModel, tmp_path: Path) -> None:
+    """A bad value deep in a file is reported with its row range and column."""
+    frame = pd.concat([rows(loaded_model)] * 3, ignore_index=True)
+    frame["sepal_length"] = frame["sepal_length"].astype(object)
+    frame.loc[11, "sepal_length"] = "abc"
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    with pytest.raises(InputError, match=r"rows 9-12: column 'sepal_length'"):
+        predict_file(loaded_model, tmp_path / "rows.csv", tmp_path / "preds.csv", rows_per_chunk=4)
+    with pytest.raises(InputError, match="input file not found"):
+        predict_file(loaded_model, tmp_path / "nope.csv", tmp_path / "preds.csv")
