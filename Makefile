@@ -31,11 +31,11 @@ $(INSTALLED): pyproject.toml
 install: $(INSTALLED) ## Install the template's dev tools into .venv (pip)
 
 .PHONY: demo
-demo: $(INSTALLED) ## Bake a project with the defaults, install it and run its checks
+demo: $(INSTALLED) ## Bake a project with the defaults, install it, run its checks and its pipeline
 	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
 	$(VENV)/bin/cookiecutter . --no-input -o $(DEMO_DIR) package_index_url="$$($(PY) -m tests.index_url)"
-	$(MAKE) -C $(DEMO_DIR)/tumor-classifier install lint typecheck test
-	@echo "Demo project ready: $(abspath $(DEMO_DIR))/tumor-classifier"
+	$(MAKE) -C $(DEMO_DIR)/tumor-classifier install lint typecheck test train metrics
+	@echo "Demo project ready: $(abspath $(DEMO_DIR))/tumor-classifier (try: make -C $(DEMO_DIR)/tumor-classifier deploy)"
 
 .PHONY: test
 test: $(INSTALLED) ## Run the template's tests: bake and hook tests, then the slow end-to-end ones
@@ -45,10 +45,17 @@ test: $(INSTALLED) ## Run the template's tests: bake and hook tests, then the sl
 test-fast: $(INSTALLED) ## Run only the fast bake and hook tests
 	$(PY) -m pytest -n 2 -m "not slow"
 
+.PHONY: bench
+bench: $(INSTALLED) ## Run the benchmarks against the demo project (run `make demo` first)
+	$(PY) bench/tracking.py
+	$(PY) bench/plugin.py
+	$(PY) bench/train.py
+	$(PY) bench/serve.py
+
 .PHONY: lint
 lint: $(INSTALLED) ## Lint the hooks, tests and benchmarks
-	$(PY) -m ruff check hooks tests
-	$(PY) -m black --check hooks tests
+	$(PY) -m ruff check hooks tests bench
+	$(PY) -m black --check hooks tests bench
 
 .PHONY: clean
 clean: ## Remove the demo bake and caches (keeps .venv)

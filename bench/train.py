@@ -4,8 +4,8 @@ Usage (from the template repository, after `make demo` has baked and installed b
 
     .venv/bin/python bench/train.py [--project build/demo/tumor-classifier] [--repeat 3]
 
-It copies the project to a temporary folder (its .venv is reused through a symlink-free copy of the
-sources only) and measures, interleaved and repeated, reporting medians:
+It copies the project (without its .venv, which is linked) to a temporary folder and measures,
+interleaved and repeated, reporting medians:
 
 - cold:     `make train` on a project with no DVC outputs and no MLflow store
 - warm:     `make train` after `dvc repro --force`-equivalent invalidation (outputs removed, store kept)
@@ -21,17 +21,18 @@ import os
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _project import DEFAULT_PROJECT, QUIET_ENV, installed_project
 
 UNTRACKED = """
-from pathlib import Path
-from tumor_classifier.settings import load_settings
-from tumor_classifier.pipeline import ingest, prepare, train, evaluate
-from tumor_classifier.pipeline.params import load_params
+from PACKAGE.settings import load_settings
+from PACKAGE.pipeline import ingest, prepare, train, evaluate
+from PACKAGE.pipeline.params import load_params
 settings = load_settings()
 params = load_params(settings.params_file)
 ingest.run(settings, params.data)
@@ -65,13 +66,11 @@ def reset(project: Path, keep_store: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--project", type=Path, default=REPO / "build/demo/tumor-classifier")
+    parser.add_argument("--project", type=Path, default=DEFAULT_PROJECT)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    source = args.project.resolve()
-    if not (source / ".venv").is_dir():
-        raise SystemExit(f"{source}: no installed project here; run `make demo` first")
-    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DVC_NO_ANALYTICS": "1"}
+    source = installed_project(args.project)
+    env = {**os.environ, **QUIET_ENV}
     env.pop("VIRTUAL_ENV", None)
     env["PATH"] = f"{source / '.venv/bin'}{os.pathsep}{env['PATH']}"
     with tempfile.TemporaryDirectory() as scratch:
@@ -80,7 +79,11 @@ def main() -> None:
         (project / ".venv").symlink_to(source / ".venv")
         reset(project, keep_store=False)
         python = str(source / ".venv/bin/python")
-        samples: dict[str, list[float]] = {k: [] for k in ("cold", "warm", "untracked", "noop", "dvc")}
+        (name,) = [p.name for p in (source / "src").iterdir() if (p / "__init__.py").exists()]
+        untracked = UNTRACKED.replace("PACKAGE", name)
+        samples: dict[str, list[float]] = {
+            k: [] for k in ("cold", "warm", "untracked", "noop", "dvc")
+        }
         for _ in range(args.repeat):
             reset(project, keep_store=False)
             samples["cold"].append(timed(["make", "train"], project, env))
@@ -88,7 +91,7 @@ def main() -> None:
             samples["dvc"].append(timed(["dvc", "repro"], project, env))
             reset(project, keep_store=True)
             samples["warm"].append(timed(["make", "train"], project, env))
-            samples["untracked"].append(timed([python, "-c", UNTRACKED], project, env))
+            samples["untracked"].append(timed([python, "-c", untracked], project, env))
     median = {name: statistics.median(values) for name, values in samples.items()}
     print(f"{'measurement':<34}{'median s':>10}")
     rows = [
@@ -100,7 +103,9 @@ def main() -> None:
     ]
     for label, key in rows:
         print(f"{label:<34}{median[key]:>10.2f}")
-    print(f"\nwarm tracked / untracked : {median['warm'] / median['untracked']:.2f}x (goal <= 2.5x)")
+    print(
+        f"\nwarm tracked / untracked : {median['warm'] / median['untracked']:.2f}x (goal <= 2.5x)"
+    )
     print(f"cold tracked / untracked : {median['cold'] / median['untracked']:.2f}x")
     print(f"no-op make / bare dvc    : {median['noop'] / median['dvc']:.2f}x (goal <= 1.5x)")
 

@@ -1,0 +1,34 @@
+"""Shared by the benchmarks: find the installed demo project and import its package."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_PROJECT = REPO / "build/demo/tumor-classifier"
+QUIET_ENV = {"MLFLOW_DISABLE_TELEMETRY": "true", "DVC_NO_ANALYTICS": "1"}
+
+
+def installed_project(path: Path) -> Path:
+    """The project folder, checked to have been installed (`make demo` does that)."""
+    project = path.resolve()
+    if not (project / ".venv/bin/python").exists():
+        raise SystemExit(f"{project}: no installed project here; run `make demo` first")
+    return project
+
+
+def require_project_python(project: Path) -> None:
+    """Re-run this script with the project's interpreter when started with another one."""
+    python = project / ".venv/bin/python"
+    if Path(sys.prefix).resolve() != (project / ".venv").resolve():
+        os.execv(python, [str(python), *sys.argv])
+
+
+def package(project: Path) -> ModuleType:
+    """Import the project's package (the one folder under src/)."""
+    (name,) = [p.name for p in (project / "src").iterdir() if (p / "__init__.py").exists()]
+    return importlib.import_module(name)
