@@ -39,7 +39,9 @@ demo: $(INSTALLED) ## Bake a project with the defaults, install it, run its chec
 
 .PHONY: test
 test: $(INSTALLED) ## Run the template's tests: bake and hook tests, then the slow end-to-end ones
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2 -m "not slow"
+	@# One process, in file order: the end-to-end tests share one installed bake and build on each other.
+	$(PY) -m pytest -m slow
 
 .PHONY: test-fast
 test-fast: $(INSTALLED) ## Run only the fast bake and hook tests

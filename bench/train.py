@@ -35,7 +35,7 @@ from PACKAGE.pipeline import ingest, prepare, train, evaluate
 from PACKAGE.pipeline.params import load_params
 settings = load_settings()
 params = load_params(settings.params_file)
-ingest.run(settings, params.data)
+ingest.run(settings, params)
 splits = prepare.run(settings, params)
 x, y = train.features_and_target(splits.train, params.data.target)
 xv, yv = train.features_and_target(splits.val, params.data.target)

@@ -15,7 +15,7 @@ import yaml
 
 from tests.conftest import project_env, run_make
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
+pytestmark = pytest.mark.slow
 
 
 def test_baked_project_passes_its_own_checks(installed_project: Path) -> None:
@@ -84,6 +84,9 @@ print(json.dumps({
     "example_rows": len(example),
     "predictions": len(predictions),
     "artifact_root": exp.artifact_location,
+    "clean_runs": len(mlflow.search_runs(
+        [exp.experiment_id], filter_string="tags.tumor_classifier.git.dirty = 'false'")),
+    "provenance": sorted(k for k in run.data.tags if k.startswith("tumor_classifier.")),
 }))
 """
 
@@ -103,6 +106,13 @@ def test_train_runs_the_pipeline_and_registers_a_model(installed_project: Path) 
     assert facts["signature"]
     assert facts["predictions"] == facts["example_rows"] > 0
     assert facts["artifact_root"] == (installed_project / ".mlflow/artifacts").as_uri()
+    assert facts["clean_runs"] == 1, "the plugin tagged the run as made from a clean commit"
+    assert {
+        "tumor_classifier.git.commit",
+        "tumor_classifier.params.sha256",
+        "tumor_classifier.data.data/prepared",
+        "tumor_classifier.lib.mlflow",
+    } <= set(facts["provenance"])
     metrics = json.loads((installed_project / "metrics.json").read_text())
     assert metrics["roc_auc"] > 0.9
 

@@ -16,7 +16,7 @@ from passlib.apache import HtpasswdFile
 from tests.conftest import project_env, run_make
 from tests.index_url import package_index_url
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
+pytestmark = pytest.mark.slow
 USER, PASSWORD = "publisher", "correct-horse"
 
 PLUGIN_CHECK = """

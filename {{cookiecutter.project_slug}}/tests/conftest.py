@@ -85,7 +85,7 @@ def trained_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settin
     root = tmp_path_factory.mktemp("trained")
     settings = Settings(_env_file=None, project_root=root)
     params = load_params(Path(__file__).parents[1] / "params.yaml")
-    ingest.run(settings, params.data)
+    ingest.run(settings, params)
     prepare.run(settings, params)
     train.run(settings, params)
     evaluate.run(settings, params)

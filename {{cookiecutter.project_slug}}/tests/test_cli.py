@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from {{ cookiecutter.package_name }} import __version__
 from {{ cookiecutter.package_name }}.cli import cli
 from {{ cookiecutter.package_name }}.project import ENV_PREFIX
+from {{ cookiecutter.package_name }}.settings import Settings
 
 
 def test_info_reports_settings_and_versions(project_dir: Path) -> None:
@@ -58,3 +59,29 @@ def test_module_entry_point_runs(project_dir: Path) -> None:
 def test_version_matches_the_package_metadata() -> None:
     """`__version__` is the version in pyproject.toml (bump both together)."""
     assert __version__ == version("{{ cookiecutter.project_slug }}")
+
+
+def test_stage_command_names_bad_params(project_dir: Path) -> None:
+    """A stage run with an incomplete params.yaml exits 1 naming the missing keys, no traceback."""
+    (project_dir / "params.yaml").write_text("task: classification\n")
+    result = CliRunner().invoke(cli, ["ingest"])
+    assert result.exit_code == 1
+    assert "params.yaml: invalid parameters" in result.output
+    assert "  seed: Field required" in result.output
+
+
+def test_promote_before_training_says_what_to_do(project_dir: Path) -> None:
+    """Promoting with nothing registered explains the next step."""
+    shipped = Path(__file__).parents[1] / "params.yaml"
+    (project_dir / "params.yaml").write_text(shipped.read_text())
+    result = CliRunner().invoke(cli, ["promote"])
+    assert result.exit_code == 1
+    assert "run `make train` first" in result.output
+
+
+def test_rollback_without_previous_fails_clearly(trained_project: Settings) -> None:
+    """Rolling back with no `previous` version is an error that says so."""
+    env = {f"{ENV_PREFIX}PROJECT_ROOT": str(trained_project.project_root)}
+    result = CliRunner().invoke(cli, ["rollback"], env=env)
+    assert result.exit_code == 1
+    assert "no 'previous' version" in result.output

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import platform
-from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -68,9 +67,13 @@ def _params(settings: Settings) -> Params:
         raise click.ClickException(str(error)) from None
 
 
-def _run_stage(stage: Callable[[], object]) -> None:
+def _run_stage(settings: Settings, name: str) -> None:
+    """Run one pipeline stage's runner (imported only now: each stage is its own process)."""
+    from importlib import import_module
+
+    params = _params(settings)
     try:
-        stage()
+        import_module(f"{{ cookiecutter.package_name }}.pipeline.{name}").run(settings, params)
     except PipelineError as error:
         raise click.ClickException(str(error)) from None
 
@@ -79,40 +82,28 @@ def _run_stage(stage: Callable[[], object]) -> None:
 @click.pass_obj
 def ingest(settings: Settings) -> None:
     """Load the raw dataset into data/raw/ (DVC stage)."""
-    from {{ cookiecutter.package_name }}.pipeline import ingest as stage
-
-    params = _params(settings)
-    _run_stage(lambda: stage.run(settings, params.data))
+    _run_stage(settings, "ingest")
 
 
 @cli.command()
 @click.pass_obj
 def prepare(settings: Settings) -> None:
     """Split the raw dataset into train, validation and test sets (DVC stage)."""
-    from {{ cookiecutter.package_name }}.pipeline import prepare as stage
-
-    params = _params(settings)
-    _run_stage(lambda: stage.run(settings, params))
+    _run_stage(settings, "prepare")
 
 
 @cli.command()
 @click.pass_obj
 def train(settings: Settings) -> None:
     """Fit the model, track the run in MLflow and register the model (DVC stage)."""
-    from {{ cookiecutter.package_name }}.pipeline import train as stage
-
-    params = _params(settings)
-    _run_stage(lambda: stage.run(settings, params))
+    _run_stage(settings, "train")
 
 
 @cli.command()
 @click.pass_obj
 def evaluate(settings: Settings) -> None:
     """Score the model on the test split: metrics.json and plots (DVC stage)."""
-    from {{ cookiecutter.package_name }}.pipeline import evaluate as stage
-
-    params = _params(settings)
-    _run_stage(lambda: stage.run(settings, params))
+    _run_stage(settings, "evaluate")
 
 
 @cli.command()

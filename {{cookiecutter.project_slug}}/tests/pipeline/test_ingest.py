@@ -9,7 +9,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.pipeline import PipelineError
 from {{ cookiecutter.package_name }}.pipeline.ingest import column_name, load_builtin, read_source, run
-from {{ cookiecutter.package_name }}.pipeline.params import DataParams
+from {{ cookiecutter.package_name }}.pipeline.params import DataParams, Params
 from {{ cookiecutter.package_name }}.settings import Settings
 
 
@@ -60,8 +60,9 @@ def test_bad_csv_names_the_path_or_column(
     assert message in str(caught.value)
 
 
-def test_runner_writes_the_raw_file(settings: Settings) -> None:
+def test_runner_writes_the_raw_file(settings: Settings, params: Params) -> None:
     """The runner writes data/raw/dataset.csv under the project."""
-    output = run(settings, DataParams(source="sklearn:iris", target="target"))
+    iris = params.model_copy(update={"data": DataParams(source="sklearn:iris", target="target")})
+    output = run(settings, iris)
     assert output == settings.data_dir / "raw" / "dataset.csv"
     assert len(pd.read_csv(output)) == 150

@@ -21,7 +21,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, params: Params) -> Iterato
     """A temporary project that has been through ingest and prepare."""
     root = tmp_path_factory.mktemp("project")
     settings = Settings(_env_file=None, project_root=root)
-    ingest.run(settings, params.data)
+    ingest.run(settings, params)
     prepare.run(settings, params)
     yield settings
     mlflow.set_tracking_uri("")

@@ -9,7 +9,7 @@ import pandas as pd
 from loguru import logger
 
 from {{ cookiecutter.package_name }}.pipeline import PipelineError
-from {{ cookiecutter.package_name }}.pipeline.params import DataParams
+from {{ cookiecutter.package_name }}.pipeline.params import DataParams, Params
 from {{ cookiecutter.package_name }}.settings import Settings
 
 BUILTIN_PREFIX = "sklearn:"
@@ -66,8 +66,9 @@ def read_source(data: DataParams, root: Path) -> pd.DataFrame:
     return validate_dataset(frame, data.target, str(path))
 
 
-def run(settings: Settings, data: DataParams) -> Path:
+def run(settings: Settings, params: Params) -> Path:
     """Stage runner: write the checked raw dataset under the data folder."""
+    data = params.data
     frame = read_source(data, settings.project_root)
     output = settings.data_dir / RAW_FILE
     output.parent.mkdir(parents=True, exist_ok=True)
