@@ -145,6 +145,8 @@ def main() -> None:
         for size in (1, 100)
     }
     env = {**os.environ, "MLFLOW_TRACKING_URI": settings.resolved_tracking_uri}
+    # `mlflow models serve` execs `uvicorn` from PATH.
+    env["PATH"] = f"{project / '.venv/bin'}{os.pathsep}{env['PATH']}"
     python = str(project / ".venv/bin/python")
     servers = {
         "this project": (

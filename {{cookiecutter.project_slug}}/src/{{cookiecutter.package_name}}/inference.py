@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,13 @@ class LoadedModel:
         if extra:
             raise InputError(f"unknown columns: {', '.join(extra)}", extra[0])
         frame = frame[list(self.columns)]
+        kinds = set(self.columns.values())
+        if len(kinds) == 1:  # the common case: one numpy conversion instead of one per column
+            try:
+                values = frame.to_numpy(dtype=np.dtype(kinds.pop()))
+                return pd.DataFrame(values, columns=list(self.columns))
+            except (TypeError, ValueError):
+                pass  # find the column at fault below
         converted = {}
         for name, dtype in self.columns.items():
             try:
@@ -66,7 +74,11 @@ class LoadedModel:
 
     def predict(self, frame: pd.DataFrame) -> list[Any]:
         """Predictions for the rows, as JSON-ready Python values."""
-        predictions: np.ndarray = self.native.predict(self.prepare(frame))
+        prepared = self.prepare(frame)
+        # prepare() has matched the signature's names and order already: a model loaded without
+        # feature names (see load_model) takes the plain matrix and skips a second, slower check.
+        named = hasattr(self.native, "feature_names_in_")
+        predictions: np.ndarray = self.native.predict(prepared if named else prepared.to_numpy())
         return predictions.tolist()  # type: ignore[no-any-return]
 
 
@@ -101,11 +113,16 @@ def load_model(
         for name, kind in zip(inputs.input_names(), inputs.input_types(), strict=True)
     }
     example = meta.load_input_example(local)
+    native = mlflow.sklearn.load_model(local)
+    if all(dtype != "object" for dtype in columns.values()):
+        # A numeric signature is checked by LoadedModel.prepare; predicting on a matrix is 2x faster.
+        with contextlib.suppress(AttributeError):  # a Pipeline derives it and cannot drop it
+            del native.feature_names_in_
     return LoadedModel(
         name=settings.model_name,
         version=number,
         alias=None if version is not None else alias,
-        native=mlflow.sklearn.load_model(local),
+        native=native,
         columns=columns,
         input_example=example if isinstance(example, pd.DataFrame) else None,
     )

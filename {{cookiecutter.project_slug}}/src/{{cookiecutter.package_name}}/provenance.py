@@ -22,8 +22,10 @@ def dvc_output_hashes(root: Path) -> dict[str, str]:
         return {}
     import yaml  # lazily: the MLflow plugin imports this module while mlflow itself is importing
 
+    # libyaml's loader parses dvc.lock ten times faster; this runs at every run start.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        content: Any = yaml.safe_load(lock.read_text(encoding="utf-8"))
+        content: Any = yaml.load(lock.read_text(encoding="utf-8"), Loader=loader)
         hashes: dict[str, str] = {}
         for stage in content["stages"].values():
             for entry in [*stage.get("deps", []), *stage.get("outs", [])]:

@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     serve_host: str = Field("127.0.0.1", description="Model server address.")
     serve_port: int = Field(8080, ge=1, le=65535)
     serve_workers: int = Field(1, ge=1, le=64)
+    serve_threads: int = Field(1, ge=1, le=64, description="Math threads per server worker.")
     serve_alias: str = Field("champion", min_length=1, description="Registry alias to serve.")
     serve_max_rows: int = Field(10_000, ge=1, description="Rows per request at most.")
     serve_max_body_bytes: int = Field(5_000_000, ge=1_000, description="Request body size limit.")
