@@ -53,6 +53,7 @@ bench: $(INSTALLED) ## Run the benchmarks against the demo project (run `make de
 	$(PY) bench/plugin.py
 	$(PY) bench/train.py
 	$(PY) bench/serve.py
+	$(PY) bench/startup.py
 
 .PHONY: lint
 lint: $(INSTALLED) ## Lint the hooks, tests and benchmarks

@@ -6,14 +6,17 @@ import json
 import platform
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from {{ cookiecutter.package_name }} import __version__
 from {{ cookiecutter.package_name }}.logging import configure_logging
 from {{ cookiecutter.package_name }}.pipeline import PipelineError
-from {{ cookiecutter.package_name }}.pipeline.params import Params, load_params
 from {{ cookiecutter.package_name }}.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:  # params (YAML, pydantic models) load only for the commands that need them
+    from {{ cookiecutter.package_name }}.pipeline.params import Params
 
 LIBRARIES = ("mlflow", "dvc", "scikit-learn", "pandas", "pydantic-settings", "loguru", "click")
 
@@ -61,6 +64,8 @@ def info(settings: Settings, as_json: bool) -> None:
 
 
 def _params(settings: Settings) -> Params:
+    from {{ cookiecutter.package_name }}.pipeline.params import load_params
+
     try:
         return load_params(settings.params_file)
     except PipelineError as error:
