@@ -1,10 +1,11 @@
-"""The generated GitHub configuration: schema-valid, safe, and calling make targets only."""
+"""The GitHub configuration, generated and the template's own: schema-valid, safe, make-driven."""
 
 from __future__ import annotations
 
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,14 @@ import yaml
 
 from tests.conftest import TEMPLATE, Bake
 
-SCHEMAS = {"workflows": "vendor.github-workflows", "dependabot.yml": "vendor.dependabot"}
-UNTRUSTED = re.compile(r"\$\{\{[^}]*(github\.event|github\.head_ref|inputs\.)")
-SETUP_COMMAND = re.compile(r"^pipx install ")
+GENERATED = TEMPLATE / "{{cookiecutter.project_slug}}" / ".github"
+TEMPLATE_CI = TEMPLATE / ".github/workflows/ci.yml"
+EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
+# Attacker-controlled text (branch names, PR titles, dispatch inputs) must never reach a shell.
+UNTRUSTED = re.compile(r"github\.event\.|github\.head_ref|inputs\.")
+SETUP_COMMANDS = ("pipx install ",)  # the only non-make commands: installing the tool make needs
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+@v\d+\.\d+\.\d+$")
+ANSWERS = [(python, publish) for python in ("3.11", "3.12", "3.13") for publish in ("yes", "no")]
 
 
 def validate(schema: str, *files: Path) -> None:
@@ -28,87 +34,176 @@ def validate(schema: str, *files: Path) -> None:
 
 
 def load(path: Path) -> dict[Any, Any]:
-    """A workflow with YAML 1.1's `on: -> True` key put back."""
+    """A workflow, with the `on` key that YAML 1.1 reads as True put back."""
     workflow: dict[Any, Any] = yaml.safe_load(path.read_text())
     if True in workflow:
         workflow["on"] = workflow.pop(True)
     return workflow
 
 
-def run_steps(workflow: dict[Any, Any]) -> list[str]:
-    return [
-        step["run"] for job in workflow["jobs"].values() for step in job["steps"] if "run" in step
-    ]
+def steps(workflow: dict[Any, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every (job name, step) of a workflow."""
+    for name, job in workflow["jobs"].items():
+        for step in job["steps"]:
+            yield name, step
+
+
+def commands(workflow: dict[Any, Any], job: str | None = None) -> list[str]:
+    """The `run:` commands of a workflow, or of one of its jobs."""
+    return [step["run"] for name, step in steps(workflow) if "run" in step and job in (None, name)]
+
+
+def is_guard(step: dict[str, Any]) -> bool:
+    """A conditional step that only explains a missing setting and fails."""
+    lines = step["run"].strip().splitlines()
+    explains = all(line.startswith("echo ") for line in lines[:-1])
+    return "if" in step and lines[-1] == "exit 1" and explains
+
+
+def workflows(project: Path) -> list[Path]:
+    return sorted((project / ".github/workflows").glob("*.yml"))
+
+
+@pytest.mark.parametrize(("python_version", "publish"), ANSWERS)
+def test_generated_files_validate(bake: Bake, python_version: str, publish: str) -> None:
+    """Each bake has CI, a release only when publishing, all valid for GitHub and Dependabot."""
+    project = bake(python_version=python_version, publish_to_pypi=publish)
+    names = [path.name for path in workflows(project)]
+    assert names == (["ci.yml", "release.yml"] if publish == "yes" else ["ci.yml"]), names
+    validate("vendor.github-workflows", *workflows(project))
+    validate("vendor.dependabot", project / ".github/dependabot.yml")
+    for path in workflows(project):
+        workflow = load(path)
+        assert workflow["permissions"] == {"contents": "read"}, f"{path.name}: read-only token"
+        for name, job in workflow["jobs"].items():
+            publishes = any("pypi-publish" in step.get("uses", "") for step in job["steps"])
+            mints = "id-token" in job.get("permissions", {})
+            assert mints == publishes, f"{path.name}/{name}: id-token only where it publishes"
+    if publish == "no":
+        text = (project / ".github/workflows/ci.yml").read_text()
+        assert "pypi-publish" not in text, "no publishing bits left"
+        assert "id-token" not in text, "no publishing bits left"
 
 
 @pytest.mark.parametrize(
-    ("python_version", "publish", "matrix"),
-    [
-        ("3.11", "yes", ["3.11", "3.13"]),
-        ("3.13", "no", ["3.13"]),
-        ("3.12", "yes", ["3.12", "3.13"]),
-    ],
+    ("python_version", "matrix"),
+    [("3.11", ["3.11", "3.13"]), ("3.12", ["3.12", "3.13"]), ("3.13", ["3.13"])],
 )
-def test_generated_workflows(
-    bake: Bake, python_version: str, publish: str, matrix: list[str]
-) -> None:
-    """Every workflow validates, reads only contents, runs make targets, and keeps ${{ }} intact."""
-    project = bake(python_version=python_version, publish_to_pypi=publish)
-    workflows = sorted((project / ".github/workflows").glob("*.yml"))
-    assert [path.name for path in workflows] == (
-        ["ci.yml", "release.yml"] if publish == "yes" else ["ci.yml"]
-    )
-    validate(SCHEMAS["workflows"], *workflows)
-    validate(SCHEMAS["dependabot.yml"], project / ".github/dependabot.yml")
-    for path in workflows:
-        text = path.read_text()
-        workflow = load(path)
-        assert workflow["permissions"] == {"contents": "read"}, path.name
-        assert workflow["env"]["MLFLOW_DISABLE_TELEMETRY"] == "true"
-        for command in run_steps(workflow):
-            assert command.startswith("make ") or SETUP_COMMAND.match(command), command
-            assert "${{" not in command, f"{path.name}: expression inside run: {command}"
-        assert not UNTRUSTED.search(text), path.name
-    ci = load(project / ".github/workflows/ci.yml")
+def test_ci_runs_the_make_targets(bake: Bake, python_version: str, matrix: list[str]) -> None:
+    """CI runs on push and PR, reads only, cancels superseded runs, calls make on each Python."""
+    ci = load(bake(python_version=python_version) / ".github/workflows/ci.yml")
     assert set(ci["on"]) == {"push", "pull_request"}
+    assert ci["permissions"] == {"contents": "read"}
     assert ci["concurrency"]["cancel-in-progress"] is True
+    assert ci["env"] == {
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "DVC_NO_ANALYTICS": "1",
+        "POETRY_VIRTUALENVS_IN_PROJECT": "true",
+    }
     assert ci["jobs"]["checks"]["strategy"]["matrix"]["python-version"] == matrix
-    assert "${{ matrix.python-version }}" in (project / ".github/workflows/ci.yml").read_text()
-    commands = " ".join(run_steps(ci))
-    for target in (
+    assert commands(ci, "checks")[-4:] == [
         "make install",
         "make lint",
         "make typecheck",
         "make test",
-        "make pipeline-check",
-    ):
-        assert target in commands, target
+    ]
+    assert commands(ci, "pipeline")[-2:] == ["make install", "make pipeline-check"]
+    for name, job in ci["jobs"].items():
+        caches = [s for s in job["steps"] if s.get("uses", "").startswith("actions/cache@")]
+        assert [cache["with"]["path"] for cache in caches] == ["~/.cache/pypoetry"], name
+        assert "hashFiles('poetry.lock'" in caches[0]["with"]["key"], f"{name}: keyed on the lock"
+
+
+@pytest.mark.parametrize("python_version", ["3.11", "3.13"])
+def test_every_run_step_calls_make_and_no_expression(bake: Bake, python_version: str) -> None:
+    """Jobs only install Poetry and call make; no ${{ }} is spliced into a shell command."""
+    project = bake(python_version=python_version, publish_to_pypi="yes")
+    for path in [*workflows(project), TEMPLATE_CI]:
+        for job, step in steps(load(path)):
+            if "run" not in step:
+                continue
+            command = step["run"]
+            where = f"{path.name}/{job}: {command!r}"
+            assert "${{" not in command, f"{where}: pass expressions through env: instead"
+            assert command.startswith(("make ", *SETUP_COMMANDS)) or is_guard(step), where
+        text = path.read_text()
+        for expression in EXPRESSION.findall(text):
+            assert not UNTRUSTED.search(expression), f"{path.name}: untrusted {expression}"
+
+
+@pytest.mark.parametrize("publish", ["yes", "no"])
+def test_github_expressions_survive_rendering(bake: Bake, publish: str) -> None:
+    """Every ${{ ... }} of the template's workflows comes out of Jinja exactly as written."""
+    project = bake(python_version="3.12", publish_to_pypi=publish)
+    for rendered in workflows(project):
+        source = (GENERATED / "workflows" / rendered.name).read_text()
+        expected = EXPRESSION.findall(source)
+        assert expected, f"{rendered.name}: the check needs expressions to compare"
+        assert EXPRESSION.findall(rendered.read_text()) == expected, rendered.name
+    ci = (project / ".github/workflows/ci.yml").read_text()
+    assert "python-version: ${{ matrix.python-version }}" in ci
+    assert "key: poetry-${{ runner.os }}-py3.12-${{ hashFiles('poetry.lock'" in ci
 
 
 def test_release_publishes_with_trusted_publishing_only(bake: Bake) -> None:
-    """Tags trigger the release; only the publish jobs may mint an OIDC token, each in an environment."""
+    """A v* tag builds once after checking the version, then TestPyPI, then PyPI through OIDC."""
     release = load(bake(publish_to_pypi="yes") / ".github/workflows/release.yml")
     assert release["on"] == {"push": {"tags": ["v*"]}}
-    for name, job in release["jobs"].items():
-        publishes = any("pypi-publish" in step.get("uses", "") for step in job["steps"])
+    assert release["permissions"] == {"contents": "read"}
+    assert release["concurrency"]["cancel-in-progress"] is False, "never cancel a release midway"
+    assert commands(release, "build")[-2:] == [
+        'make tag-check TAG="$GITHUB_REF_NAME"',
+        "make release-check",
+    ]
+    jobs = release["jobs"]
+    assert (jobs["testpypi"]["needs"], jobs["pypi"]["needs"]) == ("build", "testpypi")
+    for name, job in jobs.items():
+        uses = [step.get("uses", "") for step in job["steps"]]
+        publishes = any(use.startswith("pypa/gh-action-pypi-publish@") for use in uses)
         assert (job.get("permissions") == {"id-token": "write"}) == publishes, name
-        if publishes:
-            assert job["environment"] in ("testpypi", "pypi")
-    assert release["jobs"]["pypi"]["needs"] == "testpypi", "TestPyPI rehearses first"
-    assert 'make tag-check TAG="$GITHUB_REF_NAME"' in run_steps(release)
+        assert job.get("environment") == (name if publishes else None), name
+        checks_out = any(use.startswith("actions/checkout@") for use in uses)
+        assert checks_out != publishes, f"{name}: a job builds or publishes, never both"
+    rehearsal = next(
+        s for _, s in steps(release) if "pypi-publish" in s.get("uses", "") and "with" in s
+    )
+    assert rehearsal["with"]["repository-url"] == "${{ vars.TESTPYPI_UPLOAD_URL }}"
+    guard = jobs["testpypi"]["steps"][0]
+    assert is_guard(guard), "an unset URL must stop the rehearsal, not fall back to PyPI"
+    assert "TESTPYPI_UPLOAD_URL" in guard["if"]
+    pypi_steps = jobs["pypi"]["steps"]
+    assert "with" not in pypi_steps[-1], "PyPI is the action's default; no URL written anywhere"
 
 
-def test_actions_are_pinned(bake: Bake) -> None:
-    """Every action is pinned to a version, never a branch."""
-    project = bake()
-    for path in (project / ".github/workflows").glob("*.yml"):
-        for use in re.findall(r"uses: (\S+)", path.read_text()):
-            assert re.search(r"@v\d+\.\d+\.\d+$", use), f"{path.name}: {use}"
+@pytest.mark.parametrize("publish", ["yes", "no"])
+def test_actions_are_pinned(bake: Bake, publish: str) -> None:
+    """Every action, generated or the template's own, is pinned to a full version tag."""
+    project = bake(publish_to_pypi=publish)
+    for path in [*workflows(project), TEMPLATE_CI]:
+        for _, step in steps(load(path)):
+            if "uses" in step:
+                assert PINNED.match(step["uses"]), f"{path.name}: {step['uses']} is not pinned"
+
+
+def test_dependabot_updates_python_and_actions_weekly(bake: Bake) -> None:
+    """Dependabot watches the Poetry dependencies and the pinned actions, weekly."""
+    config = yaml.safe_load((bake() / ".github/dependabot.yml").read_text())
+    updates = {update["package-ecosystem"]: update for update in config["updates"]}
+    assert set(updates) == {"pip", "github-actions"}
+    assert {update["schedule"]["interval"] for update in updates.values()} == {"weekly"}
 
 
 def test_template_ci_runs_the_readme_commands() -> None:
-    """The template's own CI validates and calls make test."""
-    ci = TEMPLATE / ".github/workflows/ci.yml"
-    validate(SCHEMAS["workflows"], ci)
-    commands = " ".join(run_steps(load(ci)))
-    assert "make test" in commands
+    """The template's CI validates; fast tests on every push and PR, `make test` on main."""
+    validate("vendor.github-workflows", TEMPLATE_CI)
+    ci = load(TEMPLATE_CI)
+    assert set(ci["on"]) == {"push", "pull_request"}
+    assert ci["permissions"] == {"contents": "read"}
+    assert ci["concurrency"]["cancel-in-progress"] is True
+    assert ci["env"]["MLFLOW_DISABLE_TELEMETRY"] == "true"
+    assert commands(ci, "bake") == ["make lint", "make test-fast"]
+    assert "if" not in ci["jobs"]["bake"], "the fast tests run on every push and pull request"
+    assert commands(ci, "end-to-end") == ["make test"]
+    condition = ci["jobs"]["end-to-end"]["if"]
+    assert "github.event_name == 'push'" in condition
+    assert "github.ref == 'refs/heads/main'" in condition
