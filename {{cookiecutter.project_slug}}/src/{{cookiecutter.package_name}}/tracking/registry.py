@@ -32,7 +32,7 @@ def log_and_register(
     local_dir: Path,
     version_tags: dict[str, str],
 ) -> str:
-    """Save the model locally (a DVC output), log it to the active run, register it; return the version."""
+    """Log the model to the active run, register it, copy it locally (a DVC output); return the version."""
     signature = infer_signature(input_example, model.predict(input_example))
     contract: dict[str, Any] = {
         "signature": signature,
@@ -40,9 +40,11 @@ def log_and_register(
         "pip_requirements": pinned_requirements(),
         "skops_trusted_types": TRUSTED_TYPES,
     }
-    shutil.rmtree(local_dir, ignore_errors=True)
-    mlflow.sklearn.save_model(model, local_dir, **contract)
     info = mlflow.sklearn.log_model(model, name="model", registered_model_name=name, **contract)
+    # The DVC output is a copy of what was logged (serialising twice costs seconds).
+    shutil.rmtree(local_dir, ignore_errors=True)
+    local_dir.mkdir(parents=True)
+    mlflow.artifacts.download_artifacts(info.model_uri, dst_path=str(local_dir))
     registered = str(info.registered_model_version)
     client = MlflowClient()
     for key, value in version_tags.items():
