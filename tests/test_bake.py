@@ -91,6 +91,7 @@ BASE_FILES = {
     "tests/test_settings.py",
     "tests/tracking/__init__.py",
     "tests/tracking/conftest.py",
+    "tests/tracking/test_callbacks.py",
     "tests/tracking/test_metrics.py",
     "tests/tracking/test_runs.py",
 }

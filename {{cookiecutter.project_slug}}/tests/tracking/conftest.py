@@ -20,8 +20,10 @@ def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture
-def experiment(tracking_uri: str, tmp_path: Path) -> Iterator[str]:
-    """A fresh experiment in the shared store, set as MLflow's current one."""
+def experiment(tracking_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh experiment in the shared store, MLflow's current one for this test only."""
+    # set_experiment() is process-global; undo it so later tests resume runs of other experiments.
+    monkeypatch.setattr(mlflow.tracking.fluent, "_active_experiment_id", None)
     mlflow.set_tracking_uri(tracking_uri)
     experiment_id = mlflow.create_experiment(
         f"test-{uuid.uuid4().hex}", artifact_location=(tmp_path / "artifacts").as_uri()

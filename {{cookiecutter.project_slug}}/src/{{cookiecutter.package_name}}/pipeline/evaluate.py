@@ -104,8 +104,9 @@ def run(settings: Settings, params: Params) -> dict[str, float]:
     for name, data in plots.items():
         data.to_csv(plots_dir / f"{name}.csv", index=False)
 
-    use_project_experiment(settings)
-    with tracked_run(run_id=read_run_record(settings.models_dir)["run_id"]) as tracked:
+    experiment_id = use_project_experiment(settings)
+    run_id = read_run_record(settings.models_dir)["run_id"]
+    with tracked_run(run_id=run_id, experiment_id=experiment_id) as tracked:
         tracked.log_metrics({f"test_{name}": value for name, value in scores.items()})
         for name, data in plots.items():
             figure = draw(name, data)

@@ -1,4 +1,4 @@
-"""Run callbacks: hooks before and after a run and on every metric, with logging and alert built-ins."""
+"""Run callbacks: hooks at a run's start, metrics and end, with logging and alert built-ins."""
 
 from __future__ import annotations
 
@@ -10,26 +10,28 @@ from loguru import logger
 if TYPE_CHECKING:
     from {{ cookiecutter.package_name }}.tracking.runs import TrackedRun
 
+BOUND_KEYS = frozenset({"min", "max"})
+
 
 @runtime_checkable
 class RunCallback(Protocol):
     """What a run calls: once at start, on every metrics call, once at the end with its status."""
 
     def on_run_start(self, run: TrackedRun) -> None:
-        """The run has started; params are logged."""
+        """The run has started; its params are logged."""
 
     def on_metrics(self, run: TrackedRun, metrics: Mapping[str, float], step: int | None) -> None:
-        """Metrics were logged (before they are buffered)."""
+        """Metrics were logged (called before they are buffered)."""
 
     def on_run_end(self, run: TrackedRun, status: str) -> None:
         """The run is ending with FINISHED, FAILED or KILLED; buffered metrics are flushed."""
 
 
 class LoguruCallback:
-    """Logs the run's life through loguru."""
+    """Logs the run's life through loguru: start and end at INFO (WARNING unless FINISHED)."""
 
     def on_run_start(self, run: TrackedRun) -> None:
-        """Log the run id and name."""
+        """Log the run's name, id and experiment."""
         logger.info("run {} ({}) started in experiment {}", run.name, run.run_id, run.experiment_id)
 
     def on_metrics(self, run: TrackedRun, metrics: Mapping[str, float], step: int | None) -> None:
@@ -37,24 +39,27 @@ class LoguruCallback:
         logger.debug("step {}: {}", step, {key: round(value, 6) for key, value in metrics.items()})
 
     def on_run_end(self, run: TrackedRun, status: str) -> None:
-        """Log the final status; a failure is a warning."""
+        """Log the final status; a failed or killed run is a warning."""
         level = "INFO" if status == "FINISHED" else "WARNING"
         logger.log(level, "run {} ({}) ended {}", run.name, run.run_id, status)
 
 
 class MetricAlertError(RuntimeError):
-    """A metric crossed a limit of a failing alert."""
+    """A metric crossed a limit of an alert that fails the run."""
 
-    def __init__(self, metric: str, value: float, problem: str) -> None:
-        super().__init__(f"metric alert: {metric} {problem}")
+    def __init__(self, metric: str, value: float, limit: float, problem: str) -> None:
+        super().__init__(f"metric alert: {problem}")
         self.metric = metric
         self.value = value
+        self.limit = limit
 
 
 class ThresholdAlertCallback:
-    """Warns (tags the run `alert.<metric>`) or fails the run when a final metric crosses a limit.
+    """Warns, and tags the run `alert.<metric>`, when a final metric crosses a limit; can fail it.
 
-    Only metrics logged without a step are checked: a learning curve starts poor by design.
+    `limits` maps a metric to its (min, max), either of which may be None. Only metrics logged
+    without a step are checked: a learning curve starts poor by design. With `fail=True` the alert
+    raises MetricAlertError, which `tracked_run` turns into a FAILED run.
     """
 
     def __init__(
@@ -65,11 +70,22 @@ class ThresholdAlertCallback:
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> ThresholdAlertCallback:
-        """Build from params.yaml's `alerts` mapping: `fail` (bool) and `limits` (metric: min/max)."""
-        limits = {
-            name: (bounds.get("min"), bounds.get("max"))
-            for name, bounds in params.get("limits", {}).items()
-        }
+        """Build from a mapping such as params.yaml's `alerts`.
+
+        Limits are `metric: {min: x, max: y}` entries, at the top level or under `limits`;
+        `fail` (default false) makes a crossing fail the run.
+        """
+        entries = {key: value for key, value in params.items() if key not in ("fail", "limits")}
+        entries.update(params.get("limits", {}))
+        limits: dict[str, tuple[float | None, float | None]] = {}
+        for name, bounds in entries.items():
+            if not isinstance(bounds, Mapping) or not set(bounds) <= BOUND_KEYS:
+                raise ValueError(f"alert {name!r}: expected min and/or max, got {bounds!r}")
+            low, high = bounds.get("min"), bounds.get("max")
+            limits[name] = (
+                None if low is None else float(low),
+                None if high is None else float(high),
+            )
         return cls(limits, fail=bool(params.get("fail", False)))
 
     def on_run_start(self, run: TrackedRun) -> None:
@@ -80,20 +96,18 @@ class ThresholdAlertCallback:
         if step is not None:
             return
         for name, value in metrics.items():
-            if name not in self.limits:
-                continue
-            low, high = self.limits[name]
-            problem = None
+            low, high = self.limits.get(name, (None, None))
             if low is not None and value < low:
-                problem = f"= {value:.4g} is below the minimum {low:g}"
+                self._alert(run, name, value, low, "below the minimum")
             elif high is not None and value > high:
-                problem = f"= {value:.4g} is above the maximum {high:g}"
-            if problem is None:
-                continue
-            run.set_tags({f"alert.{name}": problem})
-            if self.fail:
-                raise MetricAlertError(name, value, problem)
-            logger.warning("metric alert: {} {}", name, problem)
+                self._alert(run, name, value, high, "above the maximum")
 
     def on_run_end(self, run: TrackedRun, status: str) -> None:
         """Nothing to do at the end."""
+
+    def _alert(self, run: TrackedRun, name: str, value: float, limit: float, side: str) -> None:
+        problem = f"{name} = {value:.4g} is {side} {limit:g}"
+        logger.warning("metric alert: {}", problem)
+        run.set_tags({f"alert.{name}": problem})
+        if self.fail:
+            raise MetricAlertError(name, value, limit, problem)

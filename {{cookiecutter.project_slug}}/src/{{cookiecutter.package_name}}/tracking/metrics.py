@@ -13,11 +13,12 @@ BATCH_LIMIT = 1000  # MLflow accepts at most 1000 metrics per log_batch call
 
 
 class BufferedMetricLogger:
-    """Collects metric points and sends them in batches.
+    """Collects metric points and sends them in batches with `log_batch`.
 
-    A flush happens only on a step boundary (a point with a new step arrives) once `max_points` are
-    waiting or `flush_interval` seconds have passed, and always on `flush()`/exit, so a step's points
-    travel together and a crash loses nothing that was logged.
+    A flush happens only on a step boundary (a point with a new step arrives) once `max_points`
+    are waiting or `flush_interval` seconds have passed, and always on `flush()` and on leaving a
+    `with` block (also by an exception), so a step's points travel together and nothing logged is
+    lost. Timestamps are taken when a point is logged, so batching keeps the time axis true.
     """
 
     def __init__(
@@ -29,7 +30,7 @@ class BufferedMetricLogger:
         flush_interval: float = 10.0,
     ) -> None:
         self.run_id = run_id
-        self.client = client or MlflowClient()
+        self.client = client if client is not None else MlflowClient()
         self.max_points = max_points
         self.flush_interval = flush_interval
         self._buffer: list[Metric] = []
@@ -45,7 +46,7 @@ class BufferedMetricLogger:
         self, key: str, value: float, step: int | None = None, timestamp: int | None = None
     ) -> None:
         """Buffer one point; its timestamp is taken now, not at flush time."""
-        step_value = step or 0
+        step_value = step or 0  # as in mlflow.log_metric: no step is step 0
         if self._buffer and step_value != self._step and self._due():
             self.flush()
         self._step = step_value
@@ -63,10 +64,11 @@ class BufferedMetricLogger:
         return len(self._buffer) >= self.max_points or waited >= self.flush_interval
 
     def flush(self) -> None:
-        """Send everything buffered, in chunks MLflow accepts."""
+        """Send everything buffered now, synchronously, in chunks MLflow accepts."""
         while self._buffer:
             chunk = self._buffer[:BATCH_LIMIT]
             self.client.log_batch(self.run_id, metrics=chunk, synchronous=True)
+            # Dropped only once stored: after a failed call the points are still here to retry.
             del self._buffer[: len(chunk)]
         self._last_flush = time.monotonic()
 

@@ -16,9 +16,10 @@ from mlflow.tracking import MlflowClient
 from pydantic import BaseModel
 
 from {{ cookiecutter.package_name }}.tracking.callbacks import RunCallback
-from {{ cookiecutter.package_name }}.tracking.metrics import BATCH_LIMIT, BufferedMetricLogger
+from {{ cookiecutter.package_name }}.tracking.metrics import BufferedMetricLogger
 
 PARAM_VALUE_LIMIT = 6000  # MLflow's limit on a param value's length
+PARAMS_TAGS_LIMIT = 100  # MLflow accepts at most 100 params and 100 tags per log_batch call
 P = ParamSpec("P")
 R = TypeVar("R")
 _active: ContextVar[tuple[TrackedRun, ...]] = ContextVar("tracked_runs", default=())
@@ -62,16 +63,16 @@ class TrackedRun:
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Log (flattened) params in batches."""
         items = [Param(key, value) for key, value in flatten_params(params).items()]
-        for start in range(0, len(items), 100):  # MLflow accepts 100 params per batch
-            self.client.log_batch(self.run_id, params=items[start : start + 100], synchronous=True)
+        for start in range(0, len(items), PARAMS_TAGS_LIMIT):
+            chunk = items[start : start + PARAMS_TAGS_LIMIT]
+            self.client.log_batch(self.run_id, params=chunk, synchronous=True)
 
     def set_tags(self, tags: Mapping[str, str]) -> None:
         """Set tags on the run."""
         batch = [RunTag(key, str(value)) for key, value in tags.items()]
-        for start in range(0, len(batch), BATCH_LIMIT):
-            self.client.log_batch(
-                self.run_id, tags=batch[start : start + BATCH_LIMIT], synchronous=True
-            )
+        for start in range(0, len(batch), PARAMS_TAGS_LIMIT):
+            chunk = batch[start : start + PARAMS_TAGS_LIMIT]
+            self.client.log_batch(self.run_id, tags=chunk, synchronous=True)
 
     def flush(self) -> None:
         """Send buffered metrics now."""
@@ -99,8 +100,15 @@ def tracked_run(
 ) -> Iterator[TrackedRun]:
     """Start (or resume, with `run_id`) an MLflow run that always ends FINISHED, FAILED or KILLED.
 
-    On exit, buffered metrics are flushed first (also after an exception), then callbacks see the
-    status, then the run is ended with it; an exception is re-raised after that.
+    The run is MLflow's active run, so `mlflow.log_*` calls inside the block go to it too; with
+    `nested=True` it is a child of the active run. Params are logged flattened at the start, then
+    callbacks' `on_run_start` is called, in the order given.
+
+    On exit, buffered metrics are flushed first (also after an exception), then every callback's
+    `on_run_end` sees the status, then the run is ended with it. The block's exception (FAILED,
+    or KILLED for KeyboardInterrupt) is re-raised after that. A callback that raises in
+    `on_run_end` is logged and the run still ends; its error is re-raised only when the block
+    itself succeeded, so it never hides the block's own exception.
     """
     active = mlflow.start_run(
         run_id=run_id,
@@ -109,9 +117,14 @@ def tracked_run(
         nested=nested,
         tags=dict(tags) if tags else None,
     )
-    run = TrackedRun(active, MlflowClient(), callbacks)
+    try:
+        run = TrackedRun(active, MlflowClient(), callbacks)
+    except BaseException:
+        mlflow.end_run("FAILED")
+        raise
     token = _active.set((*_active.get(), run))
     status = "FAILED"
+    end_error: Exception | None = None
     try:
         if params:
             run.log_params(params)
@@ -123,19 +136,31 @@ def tracked_run(
         status = "KILLED"
         raise
     finally:
-        _active.reset(token)
         try:
             run.flush()
-            for callback in run.callbacks:
-                try:
-                    callback.on_run_end(run, status)
-                except Exception:
-                    logger.exception("callback {} failed at run end", type(callback).__name__)
+            end_error = _end_callbacks(run, status)
         finally:
+            _active.reset(token)
             mlflow.end_run(status)
+    if end_error is not None:
+        raise end_error
+
+
+def _end_callbacks(run: TrackedRun, status: str) -> Exception | None:
+    """Call every callback's `on_run_end`; log failures and return the first one."""
+    first: Exception | None = None
+    for callback in run.callbacks:
+        try:
+            callback.on_run_end(run, status)
+        except Exception as error:
+            logger.exception("callback {} failed at the end of the run", type(callback).__name__)
+            if first is None:
+                first = error
+    return first
 
 
 def _loggable_arguments(function: Callable[..., Any], args: Any, kwargs: Any) -> dict[str, Any]:
+    """The bound call arguments (defaults included) that make meaningful params."""
     bound = inspect.signature(function).bind(*args, **kwargs)
     bound.apply_defaults()
     simple = (str, int, float, bool, type(None), BaseModel, Mapping)
@@ -148,7 +173,12 @@ def tracked(
     callbacks: Sequence[RunCallback] = (),
     log_args: bool = True,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Run the decorated function inside `tracked_run`, logging its simple arguments as params."""
+    """Run the decorated function inside `tracked_run`, named `run_name` or after the function.
+
+    With `log_args`, the call's arguments that are str, int, float, bool, None, mappings or
+    pydantic models are logged as (flattened) params. The function reaches its run with
+    `current_run()`. Called while a run is active, the new run is nested under it.
+    """
 
     def decorate(function: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(function)
