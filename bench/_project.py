@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -32,3 +35,17 @@ def package(project: Path) -> ModuleType:
     """Import the project's package (the one folder under src/)."""
     (name,) = [p.name for p in (project / "src").iterdir() if (p / "__init__.py").exists()]
     return importlib.import_module(name)
+
+
+def project_parser(doc: str | None) -> argparse.ArgumentParser:
+    """An argument parser with the benchmarks' common --project option."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--project", type=Path, default=DEFAULT_PROJECT)
+    return parser
+
+
+def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
+    """Seconds one command takes to run to completion (it must succeed)."""
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True)
+    return time.perf_counter() - start

@@ -9,7 +9,6 @@ and also times the provider's `tags()` alone. Goal: <= 20 ms added per run start
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import statistics
@@ -19,12 +18,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _project import DEFAULT_PROJECT, QUIET_ENV, installed_project, package, require_project_python
+from _project import QUIET_ENV, installed_project, package, project_parser, require_project_python
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--project", type=Path, default=DEFAULT_PROJECT)
+    parser = project_parser(__doc__)
     parser.add_argument("--runs", type=int, default=40)
     args = parser.parse_args()
     project = installed_project(args.project)

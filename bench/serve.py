@@ -13,7 +13,6 @@ and the time from launch to the first healthy answer. Goal: >= 2x the throughput
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import os
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _project import DEFAULT_PROJECT, QUIET_ENV, installed_project, package, require_project_python
+from _project import QUIET_ENV, installed_project, package, project_parser, require_project_python
 
 
 def free_port() -> int:
@@ -115,8 +114,7 @@ def load(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--project", type=Path, default=DEFAULT_PROJECT)
+    parser = project_parser(__doc__)
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--seconds", type=float, default=15.0)
     args = parser.parse_args()

@@ -8,28 +8,18 @@ Measured side by side, interleaved, medians: `cookiecutter --no-input` (no git),
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _project import DEFAULT_PROJECT, QUIET_ENV, REPO, installed_project
-
-
-def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True)
-    return time.perf_counter() - start
+from _project import QUIET_ENV, REPO, installed_project, project_parser, timed
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--project", type=Path, default=DEFAULT_PROJECT)
+    parser = project_parser(__doc__)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     project = installed_project(args.project)

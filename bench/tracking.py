@@ -9,7 +9,6 @@ buffered time includes its final flush. Goal: buffered >= 30x the plain loop's p
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import statistics
@@ -19,12 +18,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _project import DEFAULT_PROJECT, QUIET_ENV, installed_project, package, require_project_python
+from _project import QUIET_ENV, installed_project, package, project_parser, require_project_python
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--project", type=Path, default=DEFAULT_PROJECT)
+    parser = project_parser(__doc__)
     parser.add_argument("--points", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()

@@ -16,18 +16,15 @@ Goals: warm <= 2.5x untracked; no-op <= 1.5x bare dvc no-op.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _project import DEFAULT_PROJECT, QUIET_ENV, installed_project
+from _project import QUIET_ENV, installed_project, project_parser, timed
 
 UNTRACKED = """
 from PACKAGE.settings import load_settings
@@ -47,12 +44,6 @@ evaluate.evaluation_plots(model, xt, yt, params.task)
 """
 
 
-def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True)
-    return time.perf_counter() - start
-
-
 def reset(project: Path, keep_store: bool) -> None:
     for name in ("data", "models", "dvc.lock", "metrics.json", "reports", ".dvc/cache", ".dvc/tmp"):
         path = project / name
@@ -65,8 +56,7 @@ def reset(project: Path, keep_store: bool) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--project", type=Path, default=DEFAULT_PROJECT)
+    parser = project_parser(__doc__)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     source = installed_project(args.project)
