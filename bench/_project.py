@@ -24,11 +24,14 @@ def installed_project(path: Path) -> Path:
     return project
 
 
-def require_project_python(project: Path) -> None:
-    """Re-run this script with the project's interpreter when started with another one."""
+def run_in_project(path: Path) -> Path:
+    """Check the project is installed, re-run this script with its interpreter if needed, quiet it."""
+    project = installed_project(path)
     python = project / ".venv/bin/python"
     if Path(sys.prefix).resolve() != (project / ".venv").resolve():
         os.execv(python, [str(python), *sys.argv])
+    os.environ.update(QUIET_ENV)
+    return project
 
 
 def package(project: Path) -> ModuleType:

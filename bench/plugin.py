@@ -18,16 +18,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _project import QUIET_ENV, installed_project, package, project_parser, require_project_python
+from _project import package, project_parser, run_in_project
 
 
 def main() -> None:
     parser = project_parser(__doc__)
     parser.add_argument("--runs", type=int, default=40)
     args = parser.parse_args()
-    project = installed_project(args.project)
-    require_project_python(project)
-    os.environ.update(QUIET_ENV)
+    project = run_in_project(args.project)
 
     import mlflow
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _project import QUIET_ENV, installed_project, package, project_parser, require_project_python
+from _project import package, project_parser, run_in_project
 
 
 def free_port() -> int:
@@ -118,9 +118,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--seconds", type=float, default=15.0)
     args = parser.parse_args()
-    project = installed_project(args.project)
-    require_project_python(project)
-    os.environ.update(QUIET_ENV)
+    project = run_in_project(args.project)
     name = package(project).__name__
     settings_module = __import__(f"{name}.settings", fromlist=["load_settings"])
     os.chdir(project)

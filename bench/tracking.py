@@ -10,7 +10,6 @@ buffered time includes its final flush. Goal: buffered >= 30x the plain loop's p
 from __future__ import annotations
 
 import importlib
-import os
 import statistics
 import sys
 import tempfile
@@ -18,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _project import QUIET_ENV, installed_project, package, project_parser, require_project_python
+from _project import package, project_parser, run_in_project
 
 
 def main() -> None:
@@ -26,9 +25,7 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    project = installed_project(args.project)
-    require_project_python(project)
-    os.environ.update(QUIET_ENV)
+    project = run_in_project(args.project)
 
     import mlflow
     from mlflow.tracking import MlflowClient

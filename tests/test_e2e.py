@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import project_env, run_make
+from tests.conftest import free_port, project_env, run_make
 
 pytestmark = pytest.mark.slow
 
@@ -156,12 +156,6 @@ def test_bad_params_fail_with_a_clear_message(
     assert completed.returncode == 1
     assert message in completed.stderr
     assert "Traceback" not in completed.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

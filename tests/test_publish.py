@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 from passlib.apache import HtpasswdFile
 
-from tests.conftest import project_env, run_make
+from tests.conftest import free_port, project_env, run_make
 from tests.index_url import package_index_url
 
 pytestmark = pytest.mark.slow
@@ -45,12 +44,6 @@ class Index:
 
     def files(self) -> list[str]:
         return sorted(path.name for path in self.packages.iterdir())
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_until_up(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
