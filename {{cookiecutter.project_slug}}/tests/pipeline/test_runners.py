@@ -65,6 +65,26 @@ def test_registered_model_predicts(project: Settings, trained: dict[str, object]
     assert len(predictions) == len(example)
 
 
+def test_evaluate_agrees_with_the_tracked_run(
+    project: Settings, trained: dict[str, object]
+) -> None:
+    """Scoring the saved model file (DVC's metrics.json) gives the test metrics the run logged."""
+    logged = (
+        MlflowClient(project.resolved_tracking_uri).get_run(str(trained["run_id"])).data.metrics
+    )
+    scores = evaluate.read_metrics(project.project_root)
+    assert scores == pytest.approx({name: logged[f"test_{name}"] for name in scores})
+
+
+def test_evaluate_reads_only_skops_models(tmp_path: Path) -> None:
+    """A model folder saved another way is refused before anything is unpickled, the folder named."""
+    (tmp_path / "MLmodel").write_text(
+        "flavors:\n  sklearn:\n    pickled_model: model.pkl\n    serialization_format: cloudpickle\n"
+    )
+    with pytest.raises(PipelineError, match=f"{tmp_path}: not a skops-serialised model"):
+        evaluate.load_saved_model(tmp_path)
+
+
 def test_metrics_are_reproducible(
     project: Settings, params: Params, trained: dict[str, object]
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from {{ cookiecutter.package_name }}.pipeline.metrics import HIGHER_IS_BETTER, model_metrics
 from {{ cookiecutter.package_name }}.pipeline.params import Params
@@ -38,3 +39,14 @@ def test_learning_curve_has_one_point_per_iteration(dataset: pd.DataFrame, param
     name = next(iter(curve[0]))
     first, last = curve[0][name], curve[-1][name]
     assert (last > first) if HIGHER_IS_BETTER[name] else (last < first), (name, first, last)
+
+
+def test_learning_curve_ends_at_the_final_scores(dataset: pd.DataFrame, params: Params) -> None:
+    """The curve's last point is the fitted model's own validation score."""
+    splits = split_dataset(dataset, "target", params.task, params.split, params.seed)
+    x_train, y_train = features_and_target(splits.train, "target")
+    x_val, y_val = features_and_target(splits.val, "target")
+    model = fit_model(x_train, y_train, params.task, params.model, params.seed)
+    last = list(staged_scores(model, x_val, y_val, params.task))[-1]
+    final = model_metrics(model, x_val, y_val, params.task)
+    assert last == pytest.approx({name: final[name] for name in last})

@@ -14,9 +14,6 @@ from mlflow.tracking import MlflowClient
 
 # The serving environment: pinned from what is installed, because inferring requirements costs seconds.
 REQUIREMENTS = ("mlflow", "scikit-learn", "skops", "pandas", "numpy", "scipy")
-# MLflow saves scikit-learn models with skops, which loads only the types it is told to trust. These are
-# the classes of this project's own HistGradientBoosting models (written by us, so trusted).
-TRUSTED_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
 
 
 def pinned_requirements() -> list[str]:
@@ -31,14 +28,19 @@ def log_and_register(
     name: str,
     local_dir: Path,
     version_tags: dict[str, str],
+    trusted_types: list[str],
 ) -> str:
-    """Log the model to the active run, register it, copy it locally (a DVC output); return the version."""
+    """Log the model to the active run, register it, copy it locally (a DVC output); return the version.
+
+    MLflow saves scikit-learn models with skops, which loads only the types it is told to trust:
+    `trusted_types` names the model's own classes beyond those skops trusts by default.
+    """
     signature = infer_signature(input_example, model.predict(input_example))
     contract: dict[str, Any] = {
         "signature": signature,
         "input_example": input_example,
         "pip_requirements": pinned_requirements(),
-        "skops_trusted_types": TRUSTED_TYPES,
+        "skops_trusted_types": trusted_types,
     }
     info = mlflow.sklearn.log_model(model, name="model", registered_model_name=name, **contract)
     # The DVC output is a copy of what was logged (serialising twice costs seconds).
