@@ -36,6 +36,16 @@ def test_stdlib_and_mlflow_records_are_intercepted(settings: Settings) -> None:
     assert "test_logging" in main_log, "the caller, not logging's internals, is reported"
 
 
+def test_alembic_set_up_chatter_is_dropped(settings: Settings) -> None:
+    """Alembic's INFO lines on every store open are dropped; its warnings still arrive."""
+    configure_logging(settings)
+    logging.getLogger("alembic.runtime.migration").info("Context impl SQLiteImpl.")
+    logging.getLogger("alembic.runtime.migration").warning("a real problem")
+    main_log = (settings.log_dir / "{{ cookiecutter.project_slug }}.log").read_text()
+    assert "Context impl" not in main_log
+    assert "a real problem" in main_log
+
+
 def test_console_level_follows_settings(
     project_dir: object, capsys: pytest.CaptureFixture[str]
 ) -> None:

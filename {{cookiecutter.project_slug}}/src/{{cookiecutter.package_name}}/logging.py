@@ -49,9 +49,13 @@ def configure_logging(settings: Settings) -> None:
             retention=5,
             encoding="utf-8",
         )
-    # MLflow otherwise attaches its own handler to the "mlflow" logger and stops propagation.
+    # MLflow otherwise attaches its own handler to the "mlflow" logger and stops propagation, and draws
+    # progress bars that fill logs with carriage returns (set the variable to "true" to have them back).
     os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     logging.basicConfig(handlers=[InterceptHandler()], level=logging.INFO, force=True)
     for name in ("mlflow", "dvc"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
+    # Alembic reports its set-up at INFO each time MLflow opens a sqlite store: nine lines per command.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
