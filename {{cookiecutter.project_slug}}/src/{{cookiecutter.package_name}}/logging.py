@@ -54,8 +54,10 @@ def configure_logging(settings: Settings) -> None:
     os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     logging.basicConfig(handlers=[InterceptHandler()], level=logging.INFO, force=True)
-    for name in ("mlflow", "dvc"):
+    # MLflow, when it configures logging itself (it may have, if imported first), takes over these loggers.
+    for name in ("mlflow", "dvc", "alembic"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
-    # Alembic reports its set-up at INFO each time MLflow opens a sqlite store: nine lines per command.
+    # Alembic reports its set-up at INFO each time MLflow opens a sqlite store, nine lines per command;
+    # MLflow's own logging set-up quiets it the same way.
     logging.getLogger("alembic").setLevel(logging.WARNING)
