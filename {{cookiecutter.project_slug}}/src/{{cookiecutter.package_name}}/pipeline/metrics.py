@@ -22,28 +22,48 @@ HIGHER_IS_BETTER = {
 }
 
 
+def predicted_classes(proba: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """The most probable class of each row."""
+    predicted: np.ndarray = classes[np.argmax(proba, axis=1)]
+    return predicted
+
+
+def curve_metrics(y_true: pd.Series, proba: np.ndarray, classes: np.ndarray) -> dict[str, float]:
+    """Accuracy and log loss: the classification scores cheap enough to take at every boosting iteration."""
+    return {
+        "accuracy": float(metrics.accuracy_score(y_true, predicted_classes(proba, classes))),
+        "log_loss": float(metrics.log_loss(y_true, proba, labels=classes)),
+    }
+
+
 def classification_metrics(
     y_true: pd.Series, proba: np.ndarray, classes: np.ndarray
 ) -> dict[str, float]:
     """Accuracy, F1, ROC AUC and log loss from predicted class probabilities."""
-    predicted = classes[np.argmax(proba, axis=1)]
+    predicted = predicted_classes(proba, classes)
     binary = len(classes) == 2
+    curve = curve_metrics(y_true, proba, classes)
     return {
-        "accuracy": float(metrics.accuracy_score(y_true, predicted)),
+        "accuracy": curve["accuracy"],
         "f1": float(metrics.f1_score(y_true, predicted, average="binary" if binary else "macro")),
         "roc_auc": float(
             metrics.roc_auc_score(y_true, proba[:, 1])
             if binary
             else metrics.roc_auc_score(y_true, proba, multi_class="ovr", labels=classes)
         ),
-        "log_loss": float(metrics.log_loss(y_true, proba, labels=classes)),
+        "log_loss": curve["log_loss"],
     }
+
+
+def rmse(y_true: pd.Series, predicted: np.ndarray) -> float:
+    """Root mean squared error: the regression score taken at every boosting iteration."""
+    return float(metrics.root_mean_squared_error(y_true, predicted))
 
 
 def regression_metrics(y_true: pd.Series, predicted: np.ndarray) -> dict[str, float]:
     """RMSE, MAE and R² of predictions."""
     return {
-        "rmse": float(metrics.root_mean_squared_error(y_true, predicted)),
+        "rmse": rmse(y_true, predicted),
         "mae": float(metrics.mean_absolute_error(y_true, predicted)),
         "r2": float(metrics.r2_score(y_true, predicted)),
     }

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics
 
+from {{ cookiecutter.package_name }}.pipeline.metrics import predicted_classes
 from {{ cookiecutter.package_name }}.pipeline.params import Task
 
 if TYPE_CHECKING:  # matplotlib loads only when a figure is drawn
@@ -19,7 +20,7 @@ def classification_plots(
 ) -> dict[str, pd.DataFrame]:
     """Confusion-matrix rows (actual, predicted) and, for two classes, the ROC curve."""
     proba = model.predict_proba(features)
-    predicted = model.classes_[np.argmax(proba, axis=1)]
+    predicted = predicted_classes(proba, model.classes_)
     plots = {"confusion": pd.DataFrame({"actual": target.to_numpy(), "predicted": predicted})}
     if len(model.classes_) == 2:
         fpr, tpr, _ = metrics.roc_curve(target, proba[:, 1], pos_label=model.classes_[1])

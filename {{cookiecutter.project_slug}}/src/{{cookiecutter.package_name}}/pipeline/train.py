@@ -6,13 +6,11 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from loguru import logger
-from sklearn import metrics
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-from {{ cookiecutter.package_name }}.pipeline.metrics import model_metrics
+from {{ cookiecutter.package_name }}.pipeline.metrics import curve_metrics, model_metrics, rmse
 from {{ cookiecutter.package_name }}.pipeline.params import ModelParams, Params, Task
 from {{ cookiecutter.package_name }}.pipeline.plots import draw, evaluation_plots
 from {{ cookiecutter.package_name }}.pipeline.prepare import read_splits
@@ -59,14 +57,10 @@ def staged_scores(
     """
     if isinstance(model, HistGradientBoostingClassifier):
         for proba in model.staged_predict_proba(features):
-            predicted = model.classes_[np.argmax(proba, axis=1)]
-            yield {
-                "accuracy": float(metrics.accuracy_score(target, predicted)),
-                "log_loss": float(metrics.log_loss(target, proba, labels=model.classes_)),
-            }
+            yield curve_metrics(target, proba, model.classes_)
     else:
         for predicted in model.staged_predict(features):
-            yield {"rmse": float(metrics.root_mean_squared_error(target, predicted))}
+            yield {"rmse": rmse(target, predicted)}
 
 
 def log_plots(plots: dict[str, pd.DataFrame]) -> None:
