@@ -8,9 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-# The only Jinja in this file: cookiecutter renders the whole context into one JSON string.
-ANSWERS: dict[str, str] = json.loads(r"""{{ cookiecutter | jsonify }}""")
-
 # (answer, value) -> paths that exist only when that answer has another value.
 REMOVED_WHEN: dict[tuple[str, str], tuple[str, ...]] = {
     ("license", "Proprietary"): ("LICENSE",),
@@ -18,9 +15,10 @@ REMOVED_WHEN: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 
-def prune(project: Path) -> None:
+def prune(project: Path, answers: dict[str, str]) -> None:
+    """Delete the files of options that are off."""
     for (answer, value), paths in REMOVED_WHEN.items():
-        if ANSWERS[answer] != value:
+        if answers[answer] != value:
             continue
         for relative in paths:
             path = project / relative
@@ -30,11 +28,21 @@ def prune(project: Path) -> None:
                 path.unlink(missing_ok=True)
 
 
-def git(project: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=project, check=True, capture_output=True, text=True)
+class GitError(RuntimeError):
+    """A git subcommand failed; the message names it and repeats git's own words."""
 
 
-def init_git(project: Path) -> None:
+def git(project: Path, subcommand: str, *args: str, options: tuple[str, ...] = ()) -> None:
+    """Run `git [options] subcommand args` in the project; raise GitError naming the subcommand."""
+    completed = subprocess.run(
+        ["git", *options, subcommand, *args], cwd=project, capture_output=True, text=True
+    )
+    if completed.returncode != 0:
+        raise GitError(f"git {subcommand} failed: {completed.stderr.strip()}")
+
+
+def init_git(project: Path, answers: dict[str, str]) -> None:
+    """Create the repository on main with everything in one first commit."""
     if shutil.which("git") is None:
         print(
             "warning: git is not installed: no repository was created (run `git init` later)",
@@ -47,28 +55,23 @@ def init_git(project: Path) -> None:
     identity = subprocess.run(
         ["git", "config", "user.email"], cwd=project, capture_output=True, text=True
     ).stdout.strip()
-    fallback = [] if identity else [
-        "-c", f"user.name={ANSWERS['author_name']}", "-c", f"user.email={ANSWERS['author_email']}"
-    ]  # fmt: skip
-    git(
-        project,
-        *fallback,
-        "commit",
-        "--quiet",
-        "--no-verify",
-        "-m",
-        "Initial commit from cookiecutter-mlops",
-    )
+    fallback = () if identity else (
+        "-c", f"user.name={answers['author_name']}", "-c", f"user.email={answers['author_email']}"
+    )  # fmt: skip
+    message = "Initial commit from cookiecutter-mlops"
+    git(project, "commit", "--quiet", "--no-verify", "-m", message, options=fallback)
 
 
 def main() -> int:
+    # The only Jinja in this file, read only when cookiecutter runs the rendered hook: the answers as JSON.
+    answers: dict[str, str] = json.loads(r"""{{ cookiecutter | jsonify }}""")
     project = Path.cwd()
-    prune(project)
-    if ANSWERS["init_git"] == "yes":
+    prune(project, answers)
+    if answers["init_git"] == "yes":
         try:
-            init_git(project)
-        except subprocess.CalledProcessError as error:
-            print(f"warning: git {error.cmd[1]} failed: {error.stderr.strip()}", file=sys.stderr)
+            init_git(project, answers)
+        except GitError as error:
+            print(f"warning: {error}", file=sys.stderr)
     return 0
 
 

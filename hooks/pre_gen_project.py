@@ -9,9 +9,6 @@ import sys
 from collections.abc import Callable
 from urllib.parse import urlparse
 
-# The only Jinja in this file: cookiecutter renders the whole context into one JSON string.
-ANSWERS: dict[str, object] = json.loads(r"""{{ cookiecutter | jsonify }}""")
-
 SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 PACKAGE = re.compile(r"^[a-z][a-z0-9_]*$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
@@ -69,15 +66,19 @@ def check_index_url(value: str) -> str | None:
     if not value:
         return None
     url = urlparse(value)
-    if url.scheme in ("http", "https") and url.netloc and not any(c.isspace() for c in value):
+    # Quotes, backslashes and spaces are never part of an index URL; refusing them keeps it plain data.
+    unsafe = any(c.isspace() or c in "\"'`\\<>{}" for c in value) or not value.isprintable()
+    if url.scheme in ("http", "https") and url.netloc and not unsafe:
         return None
     return "empty (PyPI) or an http(s) URL of a PEP 503 simple index (e.g. 'https://host/simple')"
 
 
 def check_one_line(value: str) -> str | None:
-    if value.strip() and "\n" not in value and len(value) <= 200:
+    # Any printable text is safe: it reaches code only through the `literal` filter. Control characters
+    # (newlines, tabs, DEL, line separators) have no place in a name and would break TOML and YAML.
+    if value.strip() and value.isprintable() and len(value) <= 200:
         return None
-    return "one non-empty line of at most 200 characters (e.g. 'Jane Doe')"
+    return "one non-empty line of printable text, at most 200 characters (e.g. 'Jane Doe')"
 
 
 def check_github_owner(value: str) -> str | None:
@@ -111,7 +112,10 @@ def problems(answers: dict[str, object]) -> list[str]:
 
 
 def main() -> int:
-    found = problems(ANSWERS)
+    # The only Jinja in this file, read only when cookiecutter runs the rendered hook: the answers as JSON.
+    # Everything above is plain Python that the template's tests import.
+    answers = json.loads(r"""{{ cookiecutter | jsonify }}""")
+    found = problems(answers)
     for line in found:
         print(line, file=sys.stderr)
     return 1 if found else 0
