@@ -20,7 +20,8 @@ EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 # Attacker-controlled text (branch names, PR titles, dispatch inputs) must never reach a shell.
 UNTRUSTED = re.compile(r"github\.event\.|github\.head_ref|inputs\.")
 SETUP_COMMANDS = ("pipx install ",)  # the only non-make commands: installing the tool make needs
-PINNED = re.compile(r"^[\w.-]+/[\w.-]+@v\d+\.\d+\.\d+$")
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")  # a full commit SHA: a tag can be moved
+VERSION_COMMENT = re.compile(r"uses: \S+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
 ANSWERS = [(python, publish) for python in ("3.11", "3.12", "3.13") for publish in ("yes", "no")]
 
 
@@ -177,12 +178,15 @@ def test_release_publishes_with_trusted_publishing_only(bake: Bake) -> None:
 
 @pytest.mark.parametrize("publish", ["yes", "no"])
 def test_actions_are_pinned(bake: Bake, publish: str) -> None:
-    """Every action, generated or the template's own, is pinned to a full version tag."""
+    """Every action, generated or the template's own, is pinned to a commit SHA, its version beside it."""
     project = bake(publish_to_pypi=publish)
     for path in [*workflows(project), TEMPLATE_CI]:
         for _, step in steps(load(path)):
             if "uses" in step:
                 assert PINNED.match(step["uses"]), f"{path.name}: {step['uses']} is not pinned"
+        for line in path.read_text().splitlines():
+            if "uses:" in line:
+                assert VERSION_COMMENT.search(line), f"{path.name}: no version comment: {line}"
 
 
 def test_dependabot_updates_python_and_actions_weekly(bake: Bake) -> None:
