@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
+import runpy
 import subprocess
 import sys
 import tomllib
@@ -13,12 +15,13 @@ import pytest
 import yaml
 from allpairspy import AllPairs
 
-from tests.conftest import CHOICES, DEFAULTS, Bake
+from tests.conftest import CHOICES, DEFAULTS, TEMPLATE, Bake
 
 COMBINATIONS = [
     dict(zip(CHOICES, values, strict=True)) for values in AllPairs(list(CHOICES.values()))
 ]
-JINJA_LEFTOVER = re.compile(r"\{\{|\}\}|\{%|%\}")
+# Real Jinja syntax only: an expression, a statement or a comment; `}}` alone closes nested literals.
+JINJA_LEFTOVER = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 GITHUB_EXPRESSION = re.compile(r"\$\{\{ [^{}]+ \}\}")  # ${{ ... }} in workflows is meant to stay
 
 BASE_FILES = {
@@ -43,6 +46,7 @@ BASE_FILES = {
     "src/{package}/cli.py",
     "src/{package}/inference.py",
     "src/{package}/logging.py",
+    "src/{package}/names.py",
     "src/{package}/mlflow_plugin/__init__.py",
     "src/{package}/mlflow_plugin/context.py",
     "src/{package}/mlflow_plugin/experiment.py",
@@ -50,6 +54,7 @@ BASE_FILES = {
     "src/{package}/pipeline/evaluate.py",
     "src/{package}/pipeline/ingest.py",
     "src/{package}/pipeline/metrics.py",
+    "src/{package}/pipeline/model.py",
     "src/{package}/pipeline/params.py",
     "src/{package}/pipeline/plots.py",
     "src/{package}/pipeline/prepare.py",
@@ -59,15 +64,15 @@ BASE_FILES = {
     "src/{package}/provenance.py",
     "src/{package}/serving/__init__.py",
     "src/{package}/serving/app.py",
+    "src/{package}/serving/lifecycle.py",
     "src/{package}/serving/payloads.py",
-    "src/{package}/serving/process.py",
     "src/{package}/settings.py",
     "src/{package}/tracking/__init__.py",
     "src/{package}/tracking/callbacks.py",
-    "src/{package}/tracking/experiment.py",
     "src/{package}/tracking/metrics.py",
     "src/{package}/tracking/registry.py",
     "src/{package}/tracking/runs.py",
+    "src/{package}/tracking/store.py",
     "tests/__init__.py",
     "tests/conftest.py",
     "tests/mlflow_plugin/__init__.py",
@@ -84,7 +89,7 @@ BASE_FILES = {
     "tests/pipeline/test_train.py",
     "tests/serving/__init__.py",
     "tests/serving/test_app.py",
-    "tests/serving/test_process.py",
+    "tests/serving/test_lifecycle.py",
     "tests/test_cli.py",
     "tests/test_inference.py",
     "tests/test_logging.py",
@@ -185,7 +190,9 @@ def test_derived_names_can_be_overridden(bake: Bake) -> None:
     project = bake(project_name="Fraud Scorer", project_slug="fraud", package_name="fraud_core")
     assert project.name == "fraud"
     assert (project / "src" / "fraud_core" / "settings.py").is_file()
-    assert 'ENV_PREFIX = "FRAUD_CORE_"' in (project / "src/fraud_core/project.py").read_text()
+    names = (project / "src/fraud_core/names.py").read_text()
+    assert 'PROJECT_NAME = "Fraud Scorer"' in names
+    assert 'DISTRIBUTION = "fraud"' in names
 
 
 def test_quotes_in_free_text_stay_valid_toml(bake: Bake) -> None:
@@ -243,3 +250,58 @@ def test_dvc_works_without_git_only_when_asked(bake: Bake) -> None:
 def test_init_git_no_leaves_no_repository(bake: Bake) -> None:
     """init_git=no creates no .git folder."""
     assert not (bake(init_git="no") / ".git").exists()
+
+
+NASTY_NAMES = [
+    'Evil"""; import os; os.system("touch PWNED") #',
+    'Trailing quote"',
+    "Back\\slash \\N{BULLET} \\x00 \\u12",
+    "50% off {braces} and }} alone",
+    "Ærøskøbing Modèle: 機械学習 🚀",
+    "O'Brien & <Sons> $(touch PWNED) `touch PWNED`",
+]
+
+
+@pytest.mark.parametrize("name", NASTY_NAMES, ids=range(len(NASTY_NAMES)))
+def test_hostile_answers_stay_data(bake: Bake, name: str) -> None:
+    """Quotes, backslashes, Jinja and shell syntax in free text bake parseable files that run nothing."""
+    project = bake(project_name=name, project_slug="nasty", description=name, author_name=name)
+    for path in project.rglob("*"):
+        if not path.is_file() or ".git" in path.parts:
+            continue
+        if path.suffix == ".py":
+            ast.parse(path.read_text(), filename=str(path))
+        elif path.suffix == ".toml":
+            tomllib.loads(path.read_text())
+        elif path.suffix in (".yaml", ".yml"):
+            yaml.safe_load(path.read_text())
+    meta = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    assert (meta["description"], meta["authors"][0]["name"]) == (name, name)
+    names = runpy.run_path(str(project / "src/nasty/names.py"), run_name="nasty.names")
+    assert (names["PROJECT_NAME"], names["DESCRIPTION"]) == (name, name), "the value, not code"
+    assert not list(project.parent.rglob("PWNED")), "nothing ran while baking or importing"
+
+
+@pytest.mark.parametrize("name", ["Aardvark", "Zebra Model", "tests alike", "Ünïcode Näme!"])
+def test_any_accepted_name_bakes_lint_clean_code(bake: Bake, name: str) -> None:
+    """Import order and formatting hold whether the package sorts before or after `tests`."""
+    project = bake(project_name=name)
+    for tool in (["ruff", "check"], ["black", "--check", "--quiet"]):
+        completed = subprocess.run(
+            [sys.executable, "-m", *tool, "src", "tests"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+        )
+        assert completed.returncode == 0, f"{name}: {tool[0]}: {completed.stdout}{completed.stderr}"
+
+
+def test_package_code_is_plain_python() -> None:
+    """Inside the package only names.py and __init__.py hold Jinja: imports are relative."""
+    package = TEMPLATE / "{{cookiecutter.project_slug}}" / "src" / "{{cookiecutter.package_name}}"
+    templated = {
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*.py")
+        if JINJA_LEFTOVER.search(path.read_text())
+    }
+    assert templated == {"names.py", "__init__.py"}

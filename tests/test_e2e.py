@@ -203,7 +203,9 @@ def test_deploy_serves_the_champion(installed_project: Path, serving_env: dict[s
     assert "verdict" in result.stdout, "the gate table is printed"
     assert url in result.stdout
     assert "curl" in result.stdout
-    assert "smoke prediction: [" in result.stdout, "one row of the model's serving example was scored"
+    assert (
+        "smoke prediction: [" in result.stdout
+    ), "one row of the model's serving example was scored"
     status, health = http(f"{url}/health")
     assert (status, health["alias"], health["version"]) == (200, "champion", "1")
     expected = project_python(installed_project, PYFUNC_PREDICTIONS)

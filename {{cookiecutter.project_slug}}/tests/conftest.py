@@ -13,7 +13,7 @@ import pytest
 from loguru import logger
 
 from {{ cookiecutter.package_name }}.inference import LoadedModel
-from {{ cookiecutter.package_name }}.project import DISTRIBUTION, ENV_PREFIX
+from {{ cookiecutter.package_name }}.names import DISTRIBUTION, ENV_PREFIX
 from {{ cookiecutter.package_name }}.settings import Settings
 
 

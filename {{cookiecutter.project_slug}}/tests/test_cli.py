@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from {{ cookiecutter.package_name }} import __version__
 from {{ cookiecutter.package_name }}.cli import cli
-from {{ cookiecutter.package_name }}.project import ENV_PREFIX
+from {{ cookiecutter.package_name }}.names import ENV_PREFIX
 from {{ cookiecutter.package_name }}.settings import Settings
 
 
@@ -79,9 +79,10 @@ def test_promote_before_training_says_what_to_do(project_dir: Path) -> None:
     assert "run `make train` first" in result.output
 
 
-def test_rollback_without_previous_fails_clearly(trained_project: Settings) -> None:
-    """Rolling back with no `previous` version is an error that says so."""
+def test_rollback_with_nothing_to_go_back_to_fails_clearly(trained_project: Settings) -> None:
+    """Rolling back with no version to go back to is one line that says why, never a traceback."""
     env = {f"{ENV_PREFIX}PROJECT_ROOT": str(trained_project.project_root)}
     result = CliRunner().invoke(cli, ["rollback"], env=env)
     assert result.exit_code == 1
-    assert "no 'previous' version" in result.output
+    assert "nothing to roll back to" in result.output or "`make deploy` first" in result.output
+    assert "Traceback" not in result.output

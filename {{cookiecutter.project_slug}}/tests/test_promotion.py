@@ -10,6 +10,8 @@ from mlflow.tracking import MlflowClient
 from {{ cookiecutter.package_name }}.pipeline import train
 from {{ cookiecutter.package_name }}.pipeline.params import Bounds, GateParams, Params, load_params
 from {{ cookiecutter.package_name }}.promotion import (
+    HISTORY_TAG,
+    ROLLED_BACK_TAG,
     PromotionError,
     format_table,
     gate,
@@ -17,6 +19,7 @@ from {{ cookiecutter.package_name }}.promotion import (
     rollback,
 )
 from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.tracking.store import connect
 
 PARAMS = GateParams(tolerance=0.01, limits={"accuracy": Bounds(min=0.9), "rmse": Bounds(max=60.0)})
 
@@ -60,31 +63,117 @@ def test_table_lists_every_column() -> None:
     assert "FAIL" in table
 
 
+def test_not_a_number_fails_the_gate() -> None:
+    """A NaN metric fails its limit and never passes the champion comparison."""
+    (alone,) = gate({"accuracy": float("nan")}, None, PARAMS)
+    (compared,) = gate({"log_loss": float("nan")}, {"log_loss": 0.2}, PARAMS)
+    assert (alone.passed, alone.reason) == (False, "not a number")
+    assert (compared.passed, compared.reason) == (False, "not a number")
+
+
 def aliases(settings: Settings) -> dict[str, str]:
     """The registered model's aliases and the versions they point to."""
-    model = MlflowClient(settings.resolved_tracking_uri).get_registered_model(settings.model_name)
+    model = connect(settings).get_registered_model(settings.model_name)
     return {alias: str(version) for alias, version in model.aliases.items()}
 
 
-def test_promote_train_again_and_roll_back(trained_project: Settings) -> None:
-    """Promotion sets champion, keeps previous, refuses a failing gate; rollback restores."""
-    params = load_params(Path(__file__).parents[1] / "params.yaml")
-    version, verdicts = promote(trained_project, params)
-    assert all(v.passed for v in verdicts)
-    assert aliases(trained_project) == {"champion": version}
+@pytest.fixture
+def fresh_registry(trained_project: Settings) -> Settings:
+    """The trained project with no deploy state: no aliases, no history, nothing rolled back."""
+    client = connect(trained_project)
+    name = trained_project.model_name
+    for alias in client.get_registered_model(name).aliases:
+        client.delete_registered_model_alias(name, alias)
+    client.delete_registered_model_tag(name, HISTORY_TAG)
+    for version in client.search_model_versions(f"name='{name}'"):
+        client.delete_model_version_tag(name, version.version, ROLLED_BACK_TAG)
+    return trained_project
 
-    with pytest.raises(PromotionError, match="no 'previous' version"):
-        rollback(trained_project)
 
-    train.run(trained_project, params)
-    limits = {name: {"min": 2.0} for name in ("r2", "roc_auc")}
-    gate_params = {"tolerance": 0, "limits": limits}
-    impossible = Params.model_validate({**params.model_dump(), "gate": gate_params})
+def shipped_params() -> Params:
+    """The params.yaml the project ships with."""
+    return load_params(Path(__file__).parents[1] / "params.yaml")
+
+
+def newest_version(settings: Settings) -> str:
+    """Train once more and return the new registered version."""
+    return str(train.run(settings, shipped_params())["version"])
+
+
+def test_a_gate_that_judges_nothing_fails(fresh_registry: Settings) -> None:
+    """With no limits and no champion to compare with, the gate refuses rather than passes."""
+    params = shipped_params()
+    unguarded = params.model_copy(update={"gate": GateParams(tolerance=0.01, limits={})})
+    with pytest.raises(PromotionError, match="judged nothing"):
+        promote(fresh_registry, unguarded)
+    assert aliases(fresh_registry) == {}
+
+
+def test_rollback_needs_a_champion_and_a_version_before_it(fresh_registry: Settings) -> None:
+    """Rolling back from no champion, or from the first one, says what state the registry is in."""
+    with pytest.raises(PromotionError, match=r"no 'champion' to roll back from: run `make deploy`"):
+        rollback(fresh_registry)
+    promote(fresh_registry, shipped_params())
+    with pytest.raises(PromotionError, match="only version ever deployed: nothing to roll back to"):
+        rollback(fresh_registry)
+
+
+def test_failed_gate_changes_nothing(fresh_registry: Settings) -> None:
+    """A candidate below the limits leaves the aliases as they were."""
+    params = shipped_params()
+    first, _ = promote(fresh_registry, params)
+    newest_version(fresh_registry)
+    limits = {"roc_auc": Bounds(min=1.0), "accuracy": Bounds(min=1.0)}
+    impossible = params.model_copy(update={"gate": GateParams(tolerance=0, limits=limits)})
     with pytest.raises(PromotionError, match="failed the quality gate"):
-        promote(trained_project, impossible)
-    assert aliases(trained_project) == {"champion": version}, "a failed gate changes nothing"
+        promote(fresh_registry, impossible)
+    assert aliases(fresh_registry) == {"champion": first}
 
-    newer, _ = promote(trained_project, params)
-    assert aliases(trained_project) == {"champion": newer, "previous": version}
-    assert rollback(trained_project) == version
-    assert aliases(trained_project) == {"champion": version}
+
+def test_rollback_walks_back_and_is_not_undone_by_the_next_deploy(fresh_registry: Settings) -> None:
+    """Rollback goes back one promotion at a time; a rolled-back version returns only by number."""
+    params = shipped_params()
+    first, _ = promote(fresh_registry, params)
+    second = newest_version(fresh_registry)
+    promote(fresh_registry, params)
+    third = newest_version(fresh_registry)
+    promote(fresh_registry, params)
+    assert aliases(fresh_registry) == {"champion": third, "previous": second}
+
+    assert rollback(fresh_registry) == second
+    assert aliases(fresh_registry) == {"champion": second, "previous": first}
+    promote(fresh_registry, params)
+    assert aliases(fresh_registry)["champion"] == second, "the next deploy keeps the rollback"
+
+    assert rollback(fresh_registry) == first
+    assert aliases(fresh_registry) == {"champion": first}
+    version, _ = promote(fresh_registry, params, version=third)
+    assert version == third, "asked for by number, a rolled-back version returns"
+    assert aliases(fresh_registry) == {"champion": third, "previous": first}
+    with pytest.raises(PromotionError, match="has no version 99"):
+        promote(fresh_registry, params, version="99")
+
+
+def test_an_interrupted_promotion_is_completed_by_the_next_command(
+    fresh_registry: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the process dies between the two alias moves, the next deploy or rollback sees one state."""
+    params = shipped_params()
+    first, _ = promote(fresh_registry, params)
+    second = newest_version(fresh_registry)
+    real_move = MlflowClient.set_registered_model_alias
+    moves: list[str] = []
+
+    def dies_after_one_move(self: MlflowClient, name: str, alias: str, version: str) -> None:
+        if moves:
+            raise KeyboardInterrupt
+        moves.append(alias)
+        real_move(self, name, alias, version)
+
+    monkeypatch.setattr(MlflowClient, "set_registered_model_alias", dies_after_one_move)
+    with pytest.raises(KeyboardInterrupt):
+        promote(fresh_registry, params)
+    monkeypatch.undo()
+    assert aliases(fresh_registry) == {"champion": second}, "interrupted after the champion moved"
+    assert rollback(fresh_registry) == first, "the history knew the promotion all the same"
+    assert aliases(fresh_registry) == {"champion": first}

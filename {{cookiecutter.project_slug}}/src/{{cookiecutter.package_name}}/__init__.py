@@ -1,4 +1,4 @@
-"""{{ cookiecutter.project_name }}: {{ cookiecutter.description }}"""
+"""The project's package: `names` says what it is called, `cli` is where commands start."""
 
-# A literal keeps `import {{ cookiecutter.package_name }}` cheap; a test checks it against the installed metadata.
-__version__ = "{{ cookiecutter.version }}"
+# A literal keeps importing the package cheap; a test checks it against the installed metadata.
+__version__ = {{ cookiecutter.version | literal }}

@@ -1,5 +1,5 @@
-"""Run the command line interface with `python -m {{ cookiecutter.package_name }}`."""
+"""Run the command line interface with `python -m <package>`."""
 
-from {{ cookiecutter.package_name }}.cli import main
+from .cli import main
 
 main()

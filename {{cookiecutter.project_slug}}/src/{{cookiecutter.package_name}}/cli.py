@@ -1,4 +1,4 @@
-"""The command line: `{{ cookiecutter.project_slug }} <command>`; settings and logging are set up here, once."""
+"""The command line: `<project> <command>`; settings and logging are set up here, once."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from {{ cookiecutter.package_name }} import __version__
-from {{ cookiecutter.package_name }}.logging import configure_logging
-from {{ cookiecutter.package_name }}.pipeline import PipelineError
-from {{ cookiecutter.package_name }}.settings import Settings, SettingsError, load_settings
+from . import __version__
+from .logging import configure_logging
+from .names import DESCRIPTION, DISTRIBUTION, ENV_PREFIX, PROJECT_NAME
+from .pipeline import PipelineError
+from .settings import Settings, SettingsError, load_settings, mask_credentials
 
 if TYPE_CHECKING:  # params (YAML, pydantic models) load only for the commands that need them
-    from {{ cookiecutter.package_name }}.pipeline.params import Params
+    from .pipeline.params import Params
 
 LIBRARIES = ("mlflow", "dvc", "scikit-learn", "pandas", "pydantic-settings", "loguru", "click")
 
@@ -32,16 +33,24 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="{{ cookiecutter.project_slug }}")
+@click.group(
+    help=f"{PROJECT_NAME}: {DESCRIPTION}", context_settings={"help_option_names": ["-h", "--help"]}
+)
+@click.version_option(__version__, prog_name=DISTRIBUTION)
 @click.pass_context
 def cli(context: click.Context) -> None:
-    """{{ cookiecutter.project_name }}: {{ cookiecutter.description }}"""
+    """Set up settings and logging once for every command (the help text comes from `names`)."""
     try:
         settings = load_settings()
     except SettingsError as error:
         raise click.UsageError(str(error)) from None
-    configure_logging(settings)
+    try:
+        configure_logging(settings)
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot write logs to {settings.log_dir} ({error.strerror}): "
+            f"make it writable or set {ENV_PREFIX}LOG_DIR"
+        ) from None
     context.obj = settings
 
 
@@ -50,13 +59,13 @@ def cli(context: click.Context) -> None:
 @click.pass_obj
 def info(settings: Settings, as_json: bool) -> None:
     """Print the resolved settings and library versions."""
-    rows = {key: str(value) for key, value in settings.model_dump().items()}
-    rows["tracking_uri (resolved)"] = settings.resolved_tracking_uri
+    rows = {key: mask_credentials(str(value)) for key, value in settings.model_dump().items()}
+    rows["tracking_uri (resolved)"] = settings.safe_tracking_uri
     sections = {"settings": rows, "libraries": library_versions()}
     if as_json:
         click.echo(json.dumps({"version": __version__, **sections}, indent=2))
         return
-    click.echo(f"{{ cookiecutter.project_slug }} {__version__}")
+    click.echo(f"{DISTRIBUTION} {__version__}")
     for title, section in sections.items():
         click.echo(f"\n{title}:")
         for key, value in section.items():
@@ -64,7 +73,7 @@ def info(settings: Settings, as_json: bool) -> None:
 
 
 def _params(settings: Settings) -> Params:
-    from {{ cookiecutter.package_name }}.pipeline.params import load_params
+    from .pipeline.params import load_params
 
     try:
         return load_params(settings.params_file)
@@ -78,7 +87,7 @@ def _run_stage(settings: Settings, name: str) -> None:
 
     params = _params(settings)
     try:
-        import_module(f"{{ cookiecutter.package_name }}.pipeline.{name}").run(settings, params)
+        import_module(f".pipeline.{name}", __package__).run(settings, params)
     except PipelineError as error:
         raise click.ClickException(str(error)) from None
 
@@ -112,16 +121,20 @@ def evaluate(settings: Settings) -> None:
 
 
 @cli.command()
+@click.option(
+    "--version", "version", default=None, help="Promote this version number, not the newest."
+)
 @click.pass_obj
-def promote(settings: Settings) -> None:
-    """Quality-gate the newest model version and make it the champion."""
-    from {{ cookiecutter.package_name }}.promotion import PromotionError, format_table
-    from {{ cookiecutter.package_name }}.promotion import promote as promote_newest
+def promote(settings: Settings, version: str | None) -> None:
+    """Quality-gate the newest version never rolled back (or --version) and make it the champion."""
+    from .inference import ModelNotFoundError
+    from .promotion import PromotionError, format_table
+    from .promotion import promote as promote_candidate
 
     params = _params(settings)
     try:
-        version, verdicts = promote_newest(settings, params)
-    except PromotionError as error:
+        version, verdicts = promote_candidate(settings, params, version)
+    except (PromotionError, ModelNotFoundError) as error:
         raise click.ClickException(str(error)) from None
     click.echo(format_table(verdicts))
     click.echo(f"{settings.model_name} version {version} is the champion")
@@ -130,9 +143,9 @@ def promote(settings: Settings) -> None:
 @cli.command()
 @click.pass_obj
 def rollback(settings: Settings) -> None:
-    """Point the champion alias back at the previous version."""
-    from {{ cookiecutter.package_name }}.promotion import PromotionError
-    from {{ cookiecutter.package_name }}.promotion import rollback as roll_back
+    """Take the champion out of service and point the alias at the one before it."""
+    from .promotion import PromotionError
+    from .promotion import rollback as roll_back
 
     try:
         version = roll_back(settings)
@@ -147,9 +160,14 @@ def serve(settings: Settings) -> None:
     """Serve the champion model in the foreground (Ctrl+C stops it)."""
     import uvicorn
 
-    from {{ cookiecutter.package_name }}.serving.app import create_app
+    from .inference import ModelNotFoundError
+    from .serving.app import create_app
 
-    uvicorn.run(create_app(settings), host=settings.serve_host, port=settings.serve_port)
+    try:
+        app = create_app(settings)
+    except ModelNotFoundError as error:
+        raise click.ClickException(str(error)) from None
+    uvicorn.run(app, host=settings.serve_host, port=settings.serve_port)
 
 
 @cli.group()
@@ -161,13 +179,15 @@ def server() -> None:
 @click.pass_obj
 def server_start(settings: Settings) -> None:
     """(Re)start the background server, wait for health, send one smoke prediction."""
-    from {{ cookiecutter.package_name }}.serving import process
+    from .inference import ModelNotFoundError, resolve_version
+    from .serving import lifecycle
 
     try:
-        state = process.start(settings)
-        example = _smoke_payload(settings, state)
-        answer = process.request_json(f"{state['url']}/invocations", example)
-    except process.ServerError as error:
+        version = resolve_version(settings, settings.serve_alias, None)
+        example = _smoke_payload(settings, version)
+        state = lifecycle.start(settings, version)
+        answer = lifecycle.request_json(f"{state['url']}/invocations", example)
+    except (lifecycle.ServerError, ModelNotFoundError) as error:
         raise click.ClickException(str(error)) from None
     click.echo(
         f"serving {state['model']} version {state['version']} ({state['alias']}) at {state['url']}"
@@ -179,7 +199,7 @@ def server_start(settings: Settings) -> None:
     )
 
 
-def _smoke_payload(settings: Settings, state: dict[str, object]) -> dict[str, object]:
+def _smoke_payload(settings: Settings, version: str) -> dict[str, object]:
     """One row of the served version's own serving example, which MLflow saved beside the model.
 
     Only that file is fetched: loading the model again here would add seconds to every deploy.
@@ -187,8 +207,10 @@ def _smoke_payload(settings: Settings, state: dict[str, object]) -> dict[str, ob
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    mlflow.set_tracking_uri(settings.resolved_tracking_uri)
-    uri = f"models:/{settings.model_name}/{state['version']}/serving_input_example.json"
+    from .tracking.store import connect
+
+    connect(settings)
+    uri = f"models:/{settings.model_name}/{version}/serving_input_example.json"
     try:
         payload: dict[str, Any] = json.loads(
             Path(mlflow.artifacts.download_artifacts(uri)).read_text()
@@ -206,9 +228,9 @@ def _smoke_payload(settings: Settings, state: dict[str, object]) -> dict[str, ob
 @click.pass_obj
 def server_stop(settings: Settings) -> None:
     """Stop the background server, if one is running."""
-    from {{ cookiecutter.package_name }}.serving import process
+    from .serving import lifecycle
 
-    stopped = process.stop(process.ServerPaths.of(settings))
+    stopped = lifecycle.stop(lifecycle.ServerPaths.of(settings))
     click.echo("server stopped" if stopped else "no server was running")
 
 
@@ -219,11 +241,11 @@ def server_stop(settings: Settings) -> None:
 @click.pass_obj
 def predict(settings: Settings, source: Path, target: Path, alias: str) -> None:
     """Batch predictions for a CSV file, streamed in chunks."""
-    from {{ cookiecutter.package_name }}.inference import InputError, load_model, predict_file
+    from .inference import InputError, ModelNotFoundError, load_model, predict_file
 
     try:
         rows = predict_file(load_model(settings, alias=alias), source, target)
-    except InputError as error:
+    except (InputError, ModelNotFoundError) as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"wrote {rows} predictions to {target}")
 
@@ -241,7 +263,9 @@ def ui(settings: Settings, port: int) -> None:
         raise click.ClickException("the mlflow command is not installed in this environment")
     settings.mlflow_dir.mkdir(parents=True, exist_ok=True)
     uri = settings.resolved_tracking_uri
-    click.echo(f"MLflow UI for {uri} on http://127.0.0.1:{port} (Ctrl+C stops it)")
+    click.echo(
+        f"MLflow UI for {settings.safe_tracking_uri} on http://127.0.0.1:{port} (Ctrl+C stops it)"
+    )
     os.execv(
         mlflow,
         ["mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port", str(port)],
@@ -250,4 +274,4 @@ def ui(settings: Settings, port: int) -> None:
 
 def main() -> None:
     """Entry point of the console script."""
-    cli(prog_name="{{ cookiecutter.project_slug }}")
+    cli(prog_name=DISTRIBUTION)

@@ -11,10 +11,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from {{ cookiecutter.package_name }}.settings import Settings
+from .settings import Settings
+from .tracking.store import CHAMPION, connect
 
-CHAMPION = "champion"
-PREVIOUS = "previous"
 # MLflow signature types -> the dtype each column is coerced to before predicting.
 DTYPES = {
     "double": "float64",
@@ -24,6 +23,10 @@ DTYPES = {
     "boolean": "bool",
     "string": "object",
 }
+
+
+class ModelNotFoundError(LookupError):
+    """The registry has no version under that alias or number; the message says what to run."""
 
 
 class InputError(ValueError):
@@ -72,24 +75,50 @@ class LoadedModel:
                 raise InputError(f"column '{name}' expects {dtype} values: {error}", name) from None
         return pd.DataFrame(converted)
 
-    def predict(self, frame: pd.DataFrame) -> list[Any]:
-        """Predictions for the rows, as JSON-ready Python values."""
+    def _checked(self, frame: pd.DataFrame) -> pd.DataFrame | np.ndarray:
         prepared = self.prepare(frame)
         # prepare() has matched the signature's names and order already: a model loaded without
         # feature names (see load_model) takes the plain matrix and skips a second, slower check.
-        named = hasattr(self.native, "feature_names_in_")
-        predictions: np.ndarray = self.native.predict(prepared if named else prepared.to_numpy())
+        return prepared if hasattr(self.native, "feature_names_in_") else prepared.to_numpy()
+
+    def predict(self, frame: pd.DataFrame) -> list[Any]:
+        """Predictions for the rows, as JSON-ready Python values."""
+        predictions: np.ndarray = self.native.predict(self._checked(frame))
         return predictions.tolist()  # type: ignore[no-any-return]
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """Class probabilities (classifiers): with `classes_`, the model scores like the pipeline's own."""
+        probabilities: np.ndarray = self.native.predict_proba(self._checked(frame))
+        return probabilities
+
+    @property
+    def classes_(self) -> np.ndarray:
+        """The classes of a classifier, in the order of `predict_proba`'s columns."""
+        classes: np.ndarray = self.native.classes_
+        return classes
 
 
 def resolve_version(settings: Settings, alias: str | None, version: str | None) -> str:
     """The version number an alias (or an explicit version) points to in the registry."""
-    from mlflow.tracking import MlflowClient
+    from mlflow.exceptions import MlflowException
 
-    client = MlflowClient(settings.resolved_tracking_uri)
-    if version is not None:
-        return str(client.get_model_version(settings.model_name, version).version)
-    return str(client.get_model_version_by_alias(settings.model_name, alias or CHAMPION).version)
+    client = connect(settings)
+    try:
+        if version is not None:
+            return str(client.get_model_version(settings.model_name, version).version)
+        return str(
+            client.get_model_version_by_alias(settings.model_name, alias or CHAMPION).version
+        )
+    except MlflowException:
+        wanted = (
+            f"version {version}"
+            if version is not None
+            else f"a version with alias '{alias or CHAMPION}'"
+        )
+        raise ModelNotFoundError(
+            f"{settings.model_name} has no {wanted} in {settings.safe_tracking_uri}: "
+            "run `make deploy` first (or `make train`, if nothing was trained yet)"
+        ) from None
 
 
 def load_model(
@@ -99,8 +128,7 @@ def load_model(
     import mlflow
     from mlflow.models import Model
 
-    number = resolve_version(settings, alias, version)
-    mlflow.set_tracking_uri(settings.resolved_tracking_uri)
+    number = resolve_version(settings, alias, version)  # also points MLflow at the project's store
     local = mlflow.artifacts.download_artifacts(f"models:/{settings.model_name}/{number}")
     meta = Model.load(local)
     if meta.signature is None:

@@ -9,7 +9,8 @@ from types import FrameType
 
 from loguru import logger
 
-from {{ cookiecutter.package_name }}.settings import Settings
+from .names import DISTRIBUTION
+from .settings import Settings
 
 CONSOLE_FORMAT = (
     "<green>{time:HH:mm:ss}</green> <level>{level: <8}</level> "
@@ -40,7 +41,7 @@ def configure_logging(settings: Settings) -> None:
     logger.remove()
     logger.add(sys.stderr, level=settings.log_level, format=CONSOLE_FORMAT)
     settings.log_dir.mkdir(parents=True, exist_ok=True)
-    for filename, level in (("{{ cookiecutter.project_slug }}.log", "DEBUG"), ("errors.log", "ERROR")):
+    for filename, level in ((f"{DISTRIBUTION}.log", "DEBUG"), ("errors.log", "ERROR")):
         logger.add(
             settings.log_dir / filename,
             level=level,

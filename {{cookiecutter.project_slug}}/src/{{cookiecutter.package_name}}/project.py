@@ -6,8 +6,8 @@ import os
 import tomllib
 from pathlib import Path
 
-DISTRIBUTION = "{{ cookiecutter.project_slug }}"
-ENV_PREFIX = "{{ cookiecutter.package_name | upper }}_"
+from .names import DISTRIBUTION, ENV_PREFIX
+
 ROOT_VARIABLE = f"{ENV_PREFIX}PROJECT_ROOT"
 
 

@@ -1,16 +1,32 @@
-"""Promote a registered model: the quality gate, the `champion`/`previous` aliases, and rollback."""
+"""Promote a registered model: the quality gate, the `champion`/`previous` aliases, and rollback.
+
+The registry holds the whole deploy state, so any clone of the store knows it: the aliases, a
+`champion.history` tag on the registered model (the versions that were champion, oldest first) and a
+`rolled_back` tag on each version a rollback took out of service. Every move writes in an order that
+`_reconcile` can complete, so an interrupted deploy or rollback never leaves the two aliases inconsistent.
+"""
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from loguru import logger
 
-from {{ cookiecutter.package_name }}.inference import CHAMPION, PREVIOUS
-from {{ cookiecutter.package_name }}.pipeline.metrics import HIGHER_IS_BETTER
-from {{ cookiecutter.package_name }}.pipeline.params import GateParams, Params
-from {{ cookiecutter.package_name }}.settings import Settings
+from .pipeline.metrics import HIGHER_IS_BETTER
+from .pipeline.params import GateParams, Params
+from .settings import Settings
+from .tracking.store import CHAMPION, PREVIOUS, connect
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
+HISTORY_TAG = "champion.history"
+ROLLED_BACK_TAG = "rolled_back"
+HISTORY_LIMIT = 100  # versions kept in the history tag (registry tag values are limited in size)
 
 
 class PromotionError(RuntimeError):
@@ -32,15 +48,20 @@ class Verdict:
 def gate(
     candidate: Mapping[str, float], champion: Mapping[str, float] | None, params: GateParams
 ) -> list[Verdict]:
-    """Judge a candidate: absolute limits from params, and no worse than the champion beyond tolerance."""
+    """Judge a candidate: absolute limits from params, and no worse than the champion beyond tolerance.
+
+    A metric that is not a number fails; so does a gate that judged nothing (see `promote`).
+    """
     verdicts = []
     for metric in sorted({*params.limits, *(champion or {})} & set(candidate)):
         value = candidate[metric]
         bounds = params.limits.get(metric)
-        broken = bounds.violation(value) if bounds else None
+        broken = (
+            "not a number" if math.isnan(value) else bounds.violation(value) if bounds else None
+        )
         reference = champion.get(metric) if champion else None
         worse = False
-        if reference is not None:
+        if reference is not None and broken is None:
             delta = value - reference if HIGHER_IS_BETTER.get(metric, True) else reference - value
             worse = delta < -params.tolerance
         threshold = "" if bounds is None else _describe(bounds.min, bounds.max)
@@ -54,14 +75,8 @@ def gate(
 
 
 def _describe(low: float | None, high: float | None) -> str:
-    return " ".join(
-        part
-        for part in (
-            f">= {low:g}" if low is not None else "",
-            f"<= {high:g}" if high is not None else "",
-        )
-        if part
-    )
+    parts = [f">= {low:g}" if low is not None else "", f"<= {high:g}" if high is not None else ""]
+    return " ".join(part for part in parts if part)
 
 
 def format_table(verdicts: list[Verdict]) -> str:
@@ -81,68 +96,159 @@ def format_table(verdicts: list[Verdict]) -> str:
 
 
 def score_version(settings: Settings, params: Params, version: str) -> dict[str, float]:
-    """A registered version's metrics on the held-out test split."""
-    from {{ cookiecutter.package_name }}.inference import load_model
-    from {{ cookiecutter.package_name }}.pipeline.metrics import model_metrics
-    from {{ cookiecutter.package_name }}.pipeline.prepare import read_splits
-    from {{ cookiecutter.package_name }}.pipeline.train import features_and_target
+    """A registered version's metrics on the held-out test split, by the pipeline's own scorer."""
+    from .inference import load_model
+    from .pipeline.metrics import score_test_split
+    from .pipeline.prepare import read_splits
 
-    test = read_splits(settings.data_dir).test
-    features, target = features_and_target(test, params.data.target)
     model = load_model(settings, alias=None, version=version)
-    return model_metrics(model.native, model.prepare(features), target, params.task)
+    return score_test_split(model, read_splits(settings.data_dir).test, params)
 
 
-def promote(settings: Settings, params: Params) -> tuple[str, list[Verdict]]:
-    """Gate the newest version; on a pass make it `champion` and keep the former one as `previous`."""
-    from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
+@dataclass(frozen=True)
+class DeployState:
+    """The registry's deploy state of one model: every version, which were rolled back, the history."""
 
-    client = MlflowClient(settings.resolved_tracking_uri)
-    versions = client.search_model_versions(f"name='{settings.model_name}'")
-    if not versions:
+    versions: tuple[str, ...]
+    rolled_back: frozenset[str]
+    history: tuple[str, ...]
+
+    @property
+    def champion(self) -> str | None:
+        """The version being served, if any."""
+        return self.history[-1] if self.history else None
+
+
+def _reconcile(client: MlflowClient, name: str) -> DeployState:
+    """Read the deploy state and complete whatever an interrupted move left half-done.
+
+    The champion alias wins over the history unless its version was rolled back (an interrupted rollback);
+    `previous` is then set to the version before the champion in the history.
+    """
+    found = client.search_model_versions(f"name='{name}'")
+    versions = tuple(sorted((str(v.version) for v in found), key=int))
+    rolled = frozenset(str(v.version) for v in found if v.tags.get(ROLLED_BACK_TAG) == "true")
+    model = client.get_registered_model(name) if versions else None
+    aliases = {key: str(value) for key, value in (model.aliases if model else {}).items()}
+    raw = model.tags.get(HISTORY_TAG) if model else None
+    history = json.loads(raw) if raw else [aliases[a] for a in (PREVIOUS, CHAMPION) if a in aliases]
+    history = [v for v in history if v in versions and v not in rolled]
+    champion = aliases.get(CHAMPION)
+    if champion is not None and champion not in rolled and history[-1:] != [champion]:
+        history.append(champion)
+    history = [v for i, v in enumerate(history) if i == 0 or history[i - 1] != v]
+    state = DeployState(versions, rolled, tuple(history[-HISTORY_LIMIT:]))
+    _write(client, name, state, aliases, raw)
+    return state
+
+
+def _write(
+    client: MlflowClient,
+    name: str,
+    state: DeployState,
+    aliases: Mapping[str, str],
+    raw_history: str | None,
+) -> None:
+    """Move the aliases to match the history (champion first: it is what is served), then record it."""
+    wanted = {CHAMPION: state.history[-1:], PREVIOUS: state.history[-2:-1]}
+    for alias, target in wanted.items():
+        if target and aliases.get(alias) != target[0]:
+            client.set_registered_model_alias(name, alias, target[0])
+        elif not target and alias in aliases:
+            client.delete_registered_model_alias(name, alias)
+    recorded = json.dumps(list(state.history))
+    if state.versions and recorded != raw_history:
+        client.set_registered_model_tag(name, HISTORY_TAG, recorded)
+
+
+def _candidate(state: DeployState, name: str, version: str | None) -> str:
+    if not state.versions:
+        raise PromotionError(f"no registered version of {name}: run `make train` first")
+    if version is not None:
+        if version not in state.versions:
+            raise PromotionError(
+                f"{name} has no version {version} (it has {', '.join(state.versions)})"
+            )
+        return version
+    eligible = [v for v in state.versions if v not in state.rolled_back]
+    if not eligible:
         raise PromotionError(
-            f"no registered version of {settings.model_name}: run `make train` first"
+            f"every version of {name} was rolled back: train a new one, or deploy one by number "
+            "(make deploy VERSION=n)"
         )
-    candidate = str(max(int(v.version) for v in versions))
-    try:
-        champion: str | None = str(
-            client.get_model_version_by_alias(settings.model_name, CHAMPION).version
-        )
-    except MlflowException:
-        champion = None
+    return eligible[-1]
+
+
+def promote(
+    settings: Settings, params: Params, version: str | None = None
+) -> tuple[str, list[Verdict]]:
+    """Gate a candidate; on a pass make it `champion` and keep the former one as `previous`.
+
+    The candidate is `version` when given, else the newest version that was never rolled back: a rollback
+    is not undone by the next deploy.
+    """
+    client = connect(settings)
+    name = settings.model_name
+    state = _reconcile(client, name)
+    candidate = _candidate(state, name, version)
+    champion = state.champion
     candidate_scores = score_version(settings, params, candidate)
     champion_scores = (
         score_version(settings, params, champion) if champion and champion != candidate else None
     )
     verdicts = gate(candidate_scores, champion_scores, params.gate)
+    if not verdicts:
+        raise PromotionError(
+            f"the quality gate judged nothing for version {candidate}: set gate.limits in params.yaml"
+        )
     if not all(v.passed for v in verdicts):
         raise PromotionError(
             f"version {candidate} failed the quality gate:\n{format_table(verdicts)}"
         )
-    if champion != candidate:
-        if champion is not None:
-            client.set_registered_model_alias(settings.model_name, PREVIOUS, champion)
-        client.set_registered_model_alias(settings.model_name, CHAMPION, candidate)
-    logger.info("{} version {} is {}", settings.model_name, candidate, CHAMPION)
+    if candidate != champion:
+        if candidate in state.rolled_back:  # asked for by number: back in service
+            client.delete_model_version_tag(name, candidate, ROLLED_BACK_TAG)
+        promoted = DeployState(
+            state.versions, state.rolled_back - {candidate}, (*state.history, candidate)
+        )
+        _write(client, name, promoted, _aliases(state), _raw(state))
+    logger.info("{} version {} is {}", name, candidate, CHAMPION)
     return candidate, verdicts
 
 
 def rollback(settings: Settings) -> str:
-    """Point `champion` back at `previous`; return the version now served."""
-    from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
+    """Take the champion out of service and serve the one before it; return the version now served.
 
-    client = MlflowClient(settings.resolved_tracking_uri)
-    try:
-        previous = str(client.get_model_version_by_alias(settings.model_name, PREVIOUS).version)
-    except MlflowException:
+    Each rollback walks one step further back through the versions that were champion.
+    """
+    client = connect(settings)
+    name = settings.model_name
+    state = _reconcile(client, name)
+    current = state.champion
+    if current is None:
         raise PromotionError(
-            f"{settings.model_name} has no '{PREVIOUS}' version to roll back to"
-        ) from None
-    current = str(client.get_model_version_by_alias(settings.model_name, CHAMPION).version)
-    client.set_registered_model_alias(settings.model_name, CHAMPION, previous)
-    client.delete_registered_model_alias(settings.model_name, PREVIOUS)
-    client.set_model_version_tag(settings.model_name, current, "rolled_back", "true")
-    logger.warning("rolled back {}: {} -> {}", settings.model_name, current, previous)
-    return previous
+            f"{name} has no '{CHAMPION}' to roll back from: run `make deploy` first"
+        )
+    if len(state.history) < 2:
+        raise PromotionError(
+            f"{name} version {current} is the only version ever deployed: nothing to roll back to"
+        )
+    # Tagged first: if the moves below are interrupted, the next command completes the rollback.
+    client.set_model_version_tag(name, current, ROLLED_BACK_TAG, "true")
+    back = DeployState(state.versions, state.rolled_back | {current}, state.history[:-1])
+    _write(client, name, back, _aliases(state), _raw(state))
+    logger.warning("rolled back {}: {} -> {}", name, current, back.champion)
+    return str(back.champion)
+
+
+def _aliases(state: DeployState) -> dict[str, str]:
+    """The aliases as `_reconcile` left them for this state."""
+    return {
+        alias: v[0]
+        for alias, v in ((CHAMPION, state.history[-1:]), (PREVIOUS, state.history[-2:-1]))
+        if v
+    }
+
+
+def _raw(state: DeployState) -> str:
+    return json.dumps(list(state.history))

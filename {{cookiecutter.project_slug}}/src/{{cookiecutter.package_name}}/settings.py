@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from {{ cookiecutter.package_name }}.project import ENV_PREFIX, find_project_root
+from .names import DISTRIBUTION, ENV_PREFIX, PROJECT_NAME
+from .project import find_project_root
 
+# Keys whose values never appear in a message: MLflow's credentials and anything named like a secret.
+SECRET_KEY = re.compile(r"PASSWORD|TOKEN|SECRET|CREDENTIAL|API_?KEY|ACCESS_KEY", re.IGNORECASE)
 LogLevel = Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"]
 
 
@@ -29,7 +35,9 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         frozen=True,
-        extra="forbid",
+        # Keys of other tools in .env (MLflow's credentials, say) are theirs: load_settings checks only
+        # this project's prefixed keys, so a typo in one of those is still refused.
+        extra="ignore",
         validate_default=True,
     )
 
@@ -43,8 +51,8 @@ class Settings(BaseSettings):
     tracking_uri: str | None = Field(
         None, description="MLflow tracking URI; empty = sqlite in mlflow_dir."
     )
-    experiment_name: str = Field("{{ cookiecutter.project_name }}", min_length=1)
-    model_name: str = Field("{{ cookiecutter.project_slug }}", min_length=1)
+    experiment_name: str = Field(PROJECT_NAME, min_length=1)
+    model_name: str = Field(DISTRIBUTION, min_length=1)
     serve_host: str = Field("127.0.0.1", description="Model server address.")
     serve_port: int = Field(8080, ge=1, le=65535)
     serve_workers: int = Field(1, ge=1, le=64)
@@ -56,7 +64,10 @@ class Settings(BaseSettings):
     @field_validator("project_root")
     @classmethod
     def _absolute_root(cls, value: Path) -> Path:
-        return value.expanduser().resolve()
+        root = value.expanduser().resolve()
+        if not root.is_dir():
+            raise ValueError(f"{root} is not a folder")
+        return root
 
     @field_validator("params_file", "log_dir", "data_dir", "models_dir", "mlflow_dir")
     @classmethod
@@ -71,26 +82,77 @@ class Settings(BaseSettings):
         return self.tracking_uri or f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
 
     @property
+    def safe_tracking_uri(self) -> str:
+        """The tracking URI in force with any password masked: for messages, logs and `info`."""
+        return mask_credentials(self.resolved_tracking_uri)
+
+    @property
     def artifacts_dir(self) -> Path:
         """Where the embedded store keeps run artifacts."""
         return self.mlflow_dir / "artifacts"
+
+
+def mask_credentials(uri: str) -> str:
+    """The URI with the password of its user part replaced by `***`."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+def shown(key: str, value: object) -> str:
+    """A value as an error message may show it: never a secret's, never a URI's password."""
+    if SECRET_KEY.search(key):
+        return "'***'"
+    return repr(mask_credentials(value) if isinstance(value, str) else value)
 
 
 def describe_errors(error: ValidationError) -> str:
     """Turn a pydantic error into one line per key, named as the user sets it."""
     lines = ["invalid settings (environment variables or .env):"]
     for problem in error.errors():
-        key = "__".join(str(part) for part in problem["loc"]).upper()
-        # Extra keys from .env come back already prefixed; fields come back bare.
-        key = key if key.startswith(ENV_PREFIX) else ENV_PREFIX + key
-        lines.append(f"  {key}={problem['input']!r}: {problem['msg']}")
+        key = ENV_PREFIX + "__".join(str(part) for part in problem["loc"]).upper()
+        lines.append(f"  {key}={shown(key, problem['input'])}: {problem['msg']}")
     return "\n".join(lines)
 
 
-def load_settings() -> Settings:
-    """Build the settings from the environment and the project's `.env`; raise SettingsError."""
-    root = find_project_root() or Path.cwd()
+def read_env_file(path: Path) -> dict[str, str | None]:
+    """The keys and values of a `.env` file (empty when there is none); SettingsError if unreadable."""
+    from dotenv import dotenv_values
+
+    if not path.is_file():
+        return {}
     try:
-        return Settings(_env_file=root / ".env")
+        return dict(dotenv_values(path, encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise SettingsError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    except OSError as error:
+        raise SettingsError(f"{path}: cannot be read ({error.strerror})") from None
+
+
+def load_settings() -> Settings:
+    """Build the settings from the environment and the project's `.env`; raise SettingsError.
+
+    In `.env`, a key with the project's prefix must be a setting (a typo is refused, by name); MLflow's
+    own variables (`MLFLOW_TRACKING_USERNAME`, ...) are passed on to MLflow unless the environment has
+    them; every other key is left to the tools that read it.
+    """
+    root = find_project_root() or Path.cwd()
+    env_file = root / ".env"
+    entries = read_env_file(env_file)
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    unknown = sorted(
+        k for k in entries if k.upper().startswith(ENV_PREFIX) and k.upper() not in known
+    )
+    if unknown:
+        raise SettingsError(
+            f"{env_file}: unknown setting {unknown[0]} (settings: {', '.join(sorted(known))})"
+        )
+    for key, value in entries.items():
+        if key.startswith("MLFLOW_") and value is not None:
+            os.environ.setdefault(key, value)
+    try:
+        return Settings(_env_file=env_file)
     except ValidationError as error:
         raise SettingsError(describe_errors(error)) from None

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.package_name }}.mlflow_plugin.context import PREFIX
-from {{ cookiecutter.package_name }}.project import ENV_PREFIX
+from {{ cookiecutter.package_name }}.names import ENV_PREFIX, PROJECT_NAME
 
 PROJECT = Path(__file__).parents[2]
 
@@ -67,7 +67,7 @@ def test_plain_start_run_in_the_project_is_tagged(store: str) -> None:
     completed = fresh_python(START_RUN.replace("URI", repr(store)), PROJECT / "src")
     assert completed.returncode == 0, completed.stderr
     result = json.loads(completed.stdout.splitlines()[-1])
-    assert result["experiment"] == "{{ cookiecutter.project_name }}"
+    assert result["experiment"] == PROJECT_NAME
     assert f"{PREFIX}python" in result["tags"]
     assert result["tags"]["mlflow.source.type"] == "LOCAL", "MLflow's own tags are untouched"
     if (PROJECT / ".git").is_dir():

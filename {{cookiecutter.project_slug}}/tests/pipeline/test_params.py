@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.pipeline.conftest import PARAMS_FILE
 from {{ cookiecutter.package_name }}.pipeline import PipelineError
 from {{ cookiecutter.package_name }}.pipeline.params import Bounds, Params, load_params, parse_params
+
+from tests.pipeline.conftest import PARAMS_FILE
 
 
 def shipped() -> dict[str, Any]:
@@ -68,3 +69,35 @@ def test_bounds_describe_violations() -> None:
     assert bounds.violation(0.7) is None
     assert bounds.violation(0.2) == "0.2 < min 0.5"
     assert bounds.violation(0.95) == "0.95 > max 0.9"
+
+
+@pytest.mark.parametrize(
+    ("section", "metric"),
+    [("gate", "acuracy"), ("gate", "r2"), ("alerts", "accuracy"), ("alerts", "val_rmse")],
+    ids=["typo", "other-task", "alert-without-split", "alert-other-task"],
+)
+def test_limits_on_metrics_the_task_does_not_produce_are_refused(section: str, metric: str) -> None:
+    """A limit the gate or an alert could never check names its key and lists the task's metrics."""
+    raw = shipped()
+    raw["task"] = "classification"
+    raw[section] = {**raw.get(section, {}), "limits": {metric: {"min": 0.5}}}
+    with pytest.raises(PipelineError) as caught:
+        parse_params(raw)
+    message = str(caught.value)
+    assert f"{section}.limits.{metric}: not a classification metric" in message
+    assert "accuracy" in message.split("known:")[1], "the task's metrics are listed"
+
+
+def test_bounds_must_be_ordered_and_finite() -> None:
+    """Min above max, and infinite or NaN bounds, are refused."""
+    with pytest.raises(ValueError, match=r"min 0\.9 is greater than max 0\.5"):
+        Bounds(min=0.9, max=0.5)
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="finite"):
+            Bounds(min=bad)
+
+
+def test_nan_always_violates_bounds() -> None:
+    """A metric that is not a number never passes a bound."""
+    assert Bounds(min=0.5).violation(float("nan")) == "not a number"
+    assert Bounds().violation(float("nan")) == "not a number"

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from {{ cookiecutter.package_name }}.pipeline.model import Model, fit_model
 from {{ cookiecutter.package_name }}.pipeline.params import Params
 from {{ cookiecutter.package_name }}.pipeline.plots import draw, evaluation_plots
-from {{ cookiecutter.package_name }}.pipeline.prepare import Splits, split_dataset
-from {{ cookiecutter.package_name }}.pipeline.train import Model, features_and_target, fit_model
+from {{ cookiecutter.package_name }}.pipeline.prepare import Splits, features_and_target, split_dataset
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from {{ cookiecutter.package_name }}.pipeline import PipelineError, evaluate, ingest, prepare, train
+from {{ cookiecutter.package_name }}.pipeline.model import load_saved_model
 from {{ cookiecutter.package_name }}.pipeline.params import Params
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.tracking import MetricAlertError
@@ -82,7 +83,7 @@ def test_evaluate_reads_only_skops_models(tmp_path: Path) -> None:
         "flavors:\n  sklearn:\n    pickled_model: model.pkl\n    serialization_format: cloudpickle\n"
     )
     with pytest.raises(PipelineError, match=f"{tmp_path}: not a skops-serialised model"):
-        evaluate.load_saved_model(tmp_path)
+        load_saved_model(tmp_path)
 
 
 def test_metrics_are_reproducible(

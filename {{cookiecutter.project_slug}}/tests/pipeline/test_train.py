@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.pipeline.metrics import HIGHER_IS_BETTER, model_metrics
+from {{ cookiecutter.package_name }}.pipeline.model import fit_model
 from {{ cookiecutter.package_name }}.pipeline.params import Params
-from {{ cookiecutter.package_name }}.pipeline.prepare import split_dataset
-from {{ cookiecutter.package_name }}.pipeline.train import features_and_target, fit_model, staged_scores
+from {{ cookiecutter.package_name }}.pipeline.prepare import features_and_target, split_dataset
+from {{ cookiecutter.package_name }}.pipeline.train import staged_scores
 
 
 def test_training_is_deterministic(dataset: pd.DataFrame, params: Params) -> None:

@@ -1,19 +1,21 @@
-"""Tests for the background server: a real uvicorn process on a free loopback port."""
+"""Tests for the background server's lifecycle: a real uvicorn process on a free loopback port."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 
 from {{ cookiecutter.package_name }}.pipeline.params import load_params
 from {{ cookiecutter.package_name }}.promotion import promote
-from {{ cookiecutter.package_name }}.serving import process
-from {{ cookiecutter.package_name }}.serving.process import ServerPaths
+from {{ cookiecutter.package_name }}.serving import lifecycle
+from {{ cookiecutter.package_name }}.serving.lifecycle import ServerPaths
 from {{ cookiecutter.package_name }}.settings import Settings
 
 
@@ -22,6 +24,20 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def deployed(trained_project: Settings) -> Settings:
+    """The trained project with a champion, serving settings on a free port."""
+    promote(trained_project, load_params(Path(__file__).parents[2] / "params.yaml"))
+    return trained_project.model_copy(update={"serve_port": free_port()})
+
+
+def champion_version(settings: Settings) -> str:
+    """The version the champion alias points at."""
+    from {{ cookiecutter.package_name }}.inference import resolve_version
+
+    return resolve_version(settings, "champion", None)
 
 
 def test_stale_pid_files_are_cleaned(settings: Settings) -> None:
@@ -33,36 +49,60 @@ def test_stale_pid_files_are_cleaned(settings: Settings) -> None:
     )
     for pid in (finished.stdout.strip(), str(os.getpid()), "garbage"):
         paths.pid_file.write_text(pid)
-        assert process.running_pid(paths) is None
+        assert lifecycle.running_pid(paths) is None
         assert not paths.pid_file.exists()
-    assert process.stop(paths) is False
+    assert lifecycle.stop(paths) is False
 
 
-def test_start_restart_and_stop(trained_project: Settings) -> None:
-    """The server starts healthy, a restart replaces it, and stop leaves no process."""
-    promote(trained_project, load_params(Path(__file__).parents[2] / "params.yaml"))
-    settings = trained_project.model_copy(update={"serve_port": free_port()})
-    paths = ServerPaths.of(settings)
+def test_start_restart_and_stop(deployed: Settings) -> None:
+    """The server starts healthy with the expected version, a restart replaces it, stop leaves nothing."""
+    paths = ServerPaths.of(deployed)
+    version = champion_version(deployed)
     try:
-        first = process.start(settings)
-        assert first["alias"] == "champion"
-        second = process.start(settings)
+        first = lifecycle.start(deployed, version)
+        assert (first["alias"], first["version"]) == ("champion", version)
+        second = lifecycle.start(deployed, version)
         assert second["pid"] != first["pid"]
-        assert not Path(f"/proc/{first['pid']}").exists(), "never two servers"
-        answer = process.request_json(f"{second['url']}/health")
-        assert answer["status"] == "ok"
+        assert not psutil.pid_exists(first["pid"]), "never two servers"
+        answer = lifecycle.request_json(f"{second['url']}/health")
+        assert answer["instance"] == second["instance"], "health proves which start answered"
     finally:
-        assert process.stop(paths) is True
+        assert lifecycle.stop(paths) is True
     assert not paths.pid_file.exists()
     with socket.socket() as probe:
-        assert probe.connect_ex(("127.0.0.1", settings.serve_port)) != 0
+        assert probe.connect_ex(("127.0.0.1", deployed.serve_port)) != 0
 
 
-def test_a_server_that_cannot_start_reports_its_log(trained_project: Settings) -> None:
-    """A port already taken makes start fail with the server's own log in the message."""
+def test_a_busy_port_is_refused_and_nothing_is_written(deployed: Settings) -> None:
+    """A foreign program on the port is named as the problem; no PID or state file is written."""
     with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
+        taken.bind(("127.0.0.1", deployed.serve_port))
         taken.listen()
-        settings = trained_project.model_copy(update={"serve_port": taken.getsockname()[1]})
-        with pytest.raises(process.ServerError, match="exited"):
-            process.start(settings, timeout=60)
+        with pytest.raises(lifecycle.ServerError, match=rf"port {deployed.serve_port} .* in use"):
+            lifecycle.start(deployed, champion_version(deployed))
+    paths = ServerPaths.of(deployed)
+    assert not paths.pid_file.exists()
+    assert not paths.state_file.exists()
+
+
+def test_a_copied_pid_file_stops_nothing(deployed: Settings, tmp_path: Path) -> None:
+    """The PID file of this project's server, copied into another project folder, is not honoured."""
+    paths = ServerPaths.of(deployed)
+    try:
+        state = lifecycle.start(deployed, champion_version(deployed))
+        copy = tmp_path / "copy"
+        shutil.copytree(deployed.project_root, copy, ignore=shutil.ignore_patterns("*.db*"))
+        other = deployed.model_copy(
+            update={"project_root": copy, "mlflow_dir": copy / ".mlflow", "log_dir": copy / "logs"}
+        )
+        assert lifecycle.stop(ServerPaths.of(other)) is False
+        assert psutil.pid_exists(state["pid"]), "the other project's copy stopped nothing"
+    finally:
+        lifecycle.stop(paths)
+
+
+def test_a_server_serving_another_version_is_not_a_success(deployed: Settings) -> None:
+    """If the started server does not serve the expected version, start fails and stops it."""
+    with pytest.raises(lifecycle.ServerError, match="not 999"):
+        lifecycle.start(deployed, "999")
+    assert lifecycle.running_pid(ServerPaths.of(deployed)) is None

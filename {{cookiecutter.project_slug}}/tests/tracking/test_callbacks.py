@@ -142,25 +142,3 @@ def test_failing_alert_fails_the_run(experiment: str, client: MlflowClient) -> N
     stored = client.get_run(run.run_id)
     assert stored.info.status == "FAILED", "a failing alert must fail the run"
     assert "alert.rmse" in stored.data.tags, "the run is tagged before it fails"
-
-
-@pytest.mark.parametrize(
-    "params",
-    [
-        dict(fail=True, limits=dict(acc=dict(min=0.8), rmse=dict(max=5))),
-        dict(fail=True, acc=dict(min=0.8), rmse=dict(max=5)),
-    ],
-    ids=["under-limits", "top-level"],
-)
-def test_alert_from_params(params: Mapping[str, object]) -> None:
-    """It reads metric: {min, max} entries under `limits` or at the top level, and `fail`."""
-    alert = ThresholdAlertCallback.from_params(params)
-    assert alert.limits == {"acc": (0.8, None), "rmse": (None, 5.0)}, "limits misread"
-    assert alert.fail, "fail misread"
-    assert not ThresholdAlertCallback.from_params({}).fail, "alerts only warn by default"
-
-
-def test_alert_from_params_rejects_unknown_bounds() -> None:
-    """A misspelt bound is an error, not an alert that silently never fires."""
-    with pytest.raises(ValueError, match="'acc'"):
-        ThresholdAlertCallback.from_params(dict(acc=dict(minimum=0.8)))

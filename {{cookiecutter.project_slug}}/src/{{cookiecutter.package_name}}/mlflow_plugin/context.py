@@ -9,10 +9,11 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from {{ cookiecutter.package_name }}.project import DISTRIBUTION, find_project_root
-from {{ cookiecutter.package_name }}.provenance import dvc_output_hashes, file_sha256
+from ..names import DISTRIBUTION, PACKAGE
+from ..project import find_project_root
+from ..provenance import dvc_output_hashes, file_sha256
 
-PREFIX = "{{ cookiecutter.package_name }}."
+PREFIX = f"{PACKAGE}."
 LIBRARIES = ("mlflow", "dvc", "scikit-learn", "pandas", "numpy")
 SOURCE_SUFFIXES = (".py",)
 
@@ -61,7 +62,7 @@ def dvc_tags(root: Path) -> dict[str, str]:
 
 
 class ProjectRunContextProvider:
-    """Tags runs started inside the project with `{{ cookiecutter.package_name }}.*` provenance tags."""
+    """Tags runs started inside the project with `<package>.*` provenance tags."""
 
     def in_context(self) -> bool:
         """Active when the current directory is inside the project (or PROJECT_ROOT is set)."""

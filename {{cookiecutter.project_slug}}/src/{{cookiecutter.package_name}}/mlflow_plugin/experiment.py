@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from {{ cookiecutter.package_name }}.project import find_project_root
+from ..project import find_project_root
 
 
 class ProjectExperimentProvider:
@@ -15,7 +15,7 @@ class ProjectExperimentProvider:
     def get_experiment_id(self) -> str:
         """The id of the project's experiment in the tracking store in use."""
         # Imported here: MLflow loads this module while it is itself being imported.
-        from {{ cookiecutter.package_name }}.settings import load_settings
-        from {{ cookiecutter.package_name }}.tracking.experiment import project_experiment_id
+        from ..settings import load_settings
+        from ..tracking.store import active_client, project_experiment_id
 
-        return project_experiment_id(load_settings())
+        return project_experiment_id(load_settings(), active_client())

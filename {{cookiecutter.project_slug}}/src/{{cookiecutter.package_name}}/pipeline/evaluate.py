@@ -9,49 +9,29 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import yaml
 from loguru import logger
 
-from {{ cookiecutter.package_name }}.pipeline import PipelineError
-from {{ cookiecutter.package_name }}.pipeline.metrics import model_metrics
-from {{ cookiecutter.package_name }}.pipeline.params import Params
-from {{ cookiecutter.package_name }}.pipeline.plots import evaluation_plots
-from {{ cookiecutter.package_name }}.pipeline.prepare import read_splits
-from {{ cookiecutter.package_name }}.pipeline.train import (
-    MODEL_DIR,
-    TRUSTED_TYPES,
-    Model,
-    features_and_target,
-)
-from {{ cookiecutter.package_name }}.settings import Settings
+from ..settings import Settings
+from .metrics import score_test_split
+from .model import MODEL_DIR, load_saved_model
+from .params import Params
+from .plots import evaluation_plots
+from .prepare import features_and_target, read_splits
 
 METRICS_FILE = "metrics.json"
 PLOTS_DIR = "reports/plots"
 
 
-def load_saved_model(model_dir: Path) -> Model:
-    """The scikit-learn model in an MLflow model folder that the train stage wrote.
-
-    Read with skops, the format MLflow saved it in, trusting only this project's model types: importing
-    MLflow for this would cost the stage ~2 s.
-    """
-    import skops.io
-
-    flavor = yaml.safe_load((model_dir / "MLmodel").read_text())["flavors"]["sklearn"]
-    if flavor.get("serialization_format") != "skops":
-        raise PipelineError(f"{model_dir}: not a skops-serialised model; run `make train` again")
-    return skops.io.load(model_dir / flavor["pickled_model"], trusted=TRUSTED_TYPES)
-
-
 def run(settings: Settings, params: Params) -> dict[str, float]:
     """Stage runner: write metrics.json and the plot data of the model in models/."""
     model = load_saved_model(settings.models_dir / MODEL_DIR)
-    features, target = features_and_target(read_splits(settings.data_dir).test, params.data.target)
-    scores = model_metrics(model, features, target, params.task)
+    test = read_splits(settings.data_dir).test
+    scores = score_test_split(model, test, params)
     root = settings.project_root
     (root / METRICS_FILE).write_text(json.dumps(scores, indent=2) + "\n")
     plots_dir = root / PLOTS_DIR
     plots_dir.mkdir(parents=True, exist_ok=True)
+    features, target = features_and_target(test, params.data.target)
     for name, data in evaluation_plots(model, features, target, params.task).items():
         data.to_csv(plots_dir / f"{name}.csv", index=False)
     logger.info("test metrics: {}", {name: round(value, 4) for name, value in scores.items()})

@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 from loguru import logger
 
-from {{ cookiecutter.package_name }}.pipeline import PipelineError
-from {{ cookiecutter.package_name }}.pipeline.params import DataParams, Params
-from {{ cookiecutter.package_name }}.settings import Settings
+from ..settings import Settings
+from . import PipelineError
+from .params import DataParams, Params
 
 BUILTIN_PREFIX = "sklearn:"
 BUILTIN_DATASETS = ("breast_cancer", "diabetes", "iris", "wine")

@@ -8,18 +8,11 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics
 
-from {{ cookiecutter.package_name }}.pipeline.params import Task
+from .params import TASK_METRICS, Params, Task
+from .prepare import features_and_target
 
 # Direction of each metric: True when higher is better (the deploy gate compares candidates with it).
-HIGHER_IS_BETTER = {
-    "accuracy": True,
-    "f1": True,
-    "roc_auc": True,
-    "log_loss": False,
-    "rmse": False,
-    "mae": False,
-    "r2": True,
-}
+HIGHER_IS_BETTER = {name: up for table in TASK_METRICS.values() for name, up in table.items()}
 
 
 def predicted_classes(proba: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -76,3 +69,12 @@ def model_metrics(
     if task == "classification":
         return classification_metrics(target, model.predict_proba(features), model.classes_)
     return regression_metrics(target, model.predict(features))
+
+
+def score_test_split(model: Any, test: pd.DataFrame, params: Params) -> dict[str, float]:
+    """The task's metrics of a fitted model on the held-out test split.
+
+    What train logs, evaluate writes for DVC and the deploy gate judges: one function computes them all.
+    """
+    features, target = features_and_target(test, params.data.target)
+    return model_metrics(model, features, target, params.task)

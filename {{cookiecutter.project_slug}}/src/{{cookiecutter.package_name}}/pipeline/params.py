@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from {{ cookiecutter.package_name }}.pipeline import PipelineError
+from . import PipelineError
 
 Task = Literal["classification", "regression"]
+# The test metrics each task produces, and whether higher is better (the deploy gate compares with it).
+TASK_METRICS: dict[str, dict[str, bool]] = {
+    "classification": {"accuracy": True, "f1": True, "roc_auc": True, "log_loss": False},
+    "regression": {"rmse": False, "mae": False, "r2": True},
+}
+# Training logs each of them on the validation and the test split; alerts check these names.
+ALERT_PREFIXES = ("val_", "test_")
 
 
 class _Frozen(BaseModel):
@@ -20,11 +28,19 @@ class _Frozen(BaseModel):
 class Bounds(_Frozen):
     """Inclusive bounds on a metric; either side may be open."""
 
-    min: float | None = None
-    max: float | None = None
+    min: float | None = Field(None, allow_inf_nan=False)
+    max: float | None = Field(None, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Bounds:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min:g} is greater than max {self.max:g}")
+        return self
 
     def violation(self, value: float) -> str | None:
-        """Describe how the value breaks the bounds, or None when it is within them."""
+        """Describe how the value breaks the bounds, or None when it is within them (NaN never is)."""
+        if math.isnan(value):
+            return "not a number"
         if self.min is not None and value < self.min:
             return f"{value:.4g} < min {self.min:g}"
         if self.max is not None and value > self.max:
@@ -87,6 +103,22 @@ class Params(_Frozen):
             raise ValueError("split.test_size + split.val_size must leave at least 10% to train on")
         return self
 
+    @model_validator(mode="after")
+    def _limits_name_known_metrics(self) -> Params:
+        # A typo or another task's metric would otherwise be skipped silently: a gate checking nothing.
+        metrics = list(TASK_METRICS[self.task])
+        alert_metrics = [prefix + name for prefix in ALERT_PREFIXES for name in metrics]
+        for section, limits, known in (
+            ("gate.limits", self.gate.limits, metrics),
+            ("alerts.limits", self.alerts.limits, alert_metrics),
+        ):
+            unknown = sorted(set(limits) - set(known))
+            if unknown:
+                raise ValueError(
+                    f"{section}.{unknown[0]}: not a {self.task} metric (known: {', '.join(known)})"
+                )
+        return self
+
 
 def parse_params(raw: Any, source: str = "params.yaml") -> Params:
     """Validate a parsed params mapping; errors name each key by its dotted path."""
@@ -95,9 +127,13 @@ def parse_params(raw: Any, source: str = "params.yaml") -> Params:
     except ValidationError as error:
         lines = [f"{source}: invalid parameters:"]
         for problem in error.errors():
-            key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+            message = problem["msg"].removeprefix("Value error, ")
+            if not problem["loc"]:  # a check across keys names them in its message
+                lines.append(f"  {message}")
+                continue
+            key = ".".join(str(part) for part in problem["loc"])
             given = "" if problem["type"] == "missing" else f"={problem['input']!r}"
-            lines.append(f"  {key}{given}: {problem['msg']}")
+            lines.append(f"  {key}{given}: {message}")
         raise PipelineError("\n".join(lines)) from None
 
 

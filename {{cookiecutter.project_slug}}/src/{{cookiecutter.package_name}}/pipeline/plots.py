@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics
 
-from {{ cookiecutter.package_name }}.pipeline.metrics import predicted_classes
-from {{ cookiecutter.package_name }}.pipeline.params import Task
+from .metrics import predicted_classes
+from .params import Task
 
 if TYPE_CHECKING:  # matplotlib loads only when a figure is drawn
     from matplotlib.figure import Figure

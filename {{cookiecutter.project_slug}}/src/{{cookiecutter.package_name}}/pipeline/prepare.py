@@ -8,10 +8,10 @@ from typing import NamedTuple
 import pandas as pd
 from loguru import logger
 
-from {{ cookiecutter.package_name }}.pipeline import PipelineError
-from {{ cookiecutter.package_name }}.pipeline.ingest import RAW_FILE
-from {{ cookiecutter.package_name }}.pipeline.params import Params, SplitParams, Task
-from {{ cookiecutter.package_name }}.settings import Settings
+from ..settings import Settings
+from . import PipelineError
+from .ingest import RAW_FILE
+from .params import Params, SplitParams, Task
 
 PREPARED_DIR = "prepared"
 
@@ -44,6 +44,11 @@ def split_dataset(
     rest = frame.drop(test.index)
     val = sample_rows(rest, split.val_size, seed, stratify)
     return Splits(rest.drop(val.index), val, test)
+
+
+def features_and_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Series]:
+    """Separate the predicted column from the features."""
+    return frame.drop(columns=[target]), frame[target]
 
 
 def read_splits(data_dir: Path) -> Splits:

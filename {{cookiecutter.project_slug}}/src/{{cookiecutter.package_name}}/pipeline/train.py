@@ -8,44 +8,17 @@ from typing import Any
 
 import pandas as pd
 from loguru import logger
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.ensemble import HistGradientBoostingClassifier
 
-from {{ cookiecutter.package_name }}.pipeline.metrics import curve_metrics, model_metrics, rmse
-from {{ cookiecutter.package_name }}.pipeline.params import ModelParams, Params, Task
-from {{ cookiecutter.package_name }}.pipeline.plots import draw, evaluation_plots
-from {{ cookiecutter.package_name }}.pipeline.prepare import read_splits
-from {{ cookiecutter.package_name }}.provenance import dvc_output_hashes
-from {{ cookiecutter.package_name }}.settings import Settings
+from ..provenance import dvc_output_hashes
+from ..settings import Settings
+from .metrics import curve_metrics, model_metrics, rmse, score_test_split
+from .model import MODEL_DIR, TRUSTED_TYPES, Model, fit_model
+from .params import Params, Task
+from .plots import draw, evaluation_plots
+from .prepare import features_and_target, read_splits
 
-MODEL_DIR = "model"
 RUN_FILE = "run.json"
-# Classes inside a fitted model that skops (MLflow's format for it) loads only when told to trust them;
-# this project writes these models itself, so it trusts them.
-TRUSTED_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
-# A fitted HistGradientBoosting{Classifier,Regressor}; scikit-learn ships no type information.
-Model = Any
-
-
-def features_and_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Series]:
-    """Separate the predicted column from the features."""
-    return frame.drop(columns=[target]), frame[target]
-
-
-def build_model(task: Task, params: ModelParams, seed: int) -> Model:
-    """An unfitted model for the task; early stopping is off so runs are deterministic."""
-    kind = (
-        HistGradientBoostingClassifier
-        if task == "classification"
-        else HistGradientBoostingRegressor
-    )
-    return kind(**params.model_dump(), early_stopping=False, random_state=seed)
-
-
-def fit_model(
-    features: pd.DataFrame, target: pd.Series, task: Task, params: ModelParams, seed: int
-) -> Model:
-    """Fit a fresh model on the training rows."""
-    return build_model(task, params, seed).fit(features, target)
 
 
 def staged_scores(
@@ -74,14 +47,14 @@ def log_plots(plots: dict[str, pd.DataFrame]) -> None:
 def run(settings: Settings, params: Params) -> dict[str, Any]:
     """Stage runner: fit, log the run and the model to MLflow, register it, write models/."""
     # MLflow loads only here, so the pure functions above import without it (in tests, notebooks, evaluate).
-    from {{ cookiecutter.package_name }}.tracking import (
+    from ..tracking import (
         LoguruCallback,
         RunCallback,
         ThresholdAlertCallback,
         tracked_run,
     )
-    from {{ cookiecutter.package_name }}.tracking.experiment import use_project_experiment
-    from {{ cookiecutter.package_name }}.tracking.registry import log_and_register
+    from ..tracking.registry import log_and_register
+    from ..tracking.store import connect, project_experiment_id
 
     splits = read_splits(settings.data_dir)
     x_train, y_train = features_and_target(splits.train, params.data.target)
@@ -95,7 +68,7 @@ def run(settings: Settings, params: Params) -> dict[str, Any]:
             fail=params.alerts.fail,
         ),
     ]
-    experiment_id = use_project_experiment(settings)
+    experiment_id = project_experiment_id(settings, connect(settings))
     tracked_params = params.model_dump(include={"task", "seed", "data", "split", "model"})
     with tracked_run(
         "train",
@@ -110,7 +83,7 @@ def run(settings: Settings, params: Params) -> dict[str, Any]:
             tracked.log_metrics({f"val_{name}": value for name, value in scores.items()}, step=step)
         final = model_metrics(model, x_val, y_val, params.task)
         tracked.log_metrics({f"val_{name}": value for name, value in final.items()})
-        test = model_metrics(model, x_test, y_test, params.task)
+        test = score_test_split(model, splits.test, params)
         tracked.log_metrics({f"test_{name}": value for name, value in test.items()})
         tracked.flush()
         log_plots(evaluation_plots(model, x_test, y_test, params.task))

@@ -1,17 +1,21 @@
 """The FastAPI application serving one registered model version."""
 
 # No `from __future__ import annotations` here: FastAPI must see the request model built at runtime.
+import os
 import time
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from threadpoolctl import threadpool_limits
 
-from {{ cookiecutter.package_name }}.inference import InputError, LoadedModel, load_model
-from {{ cookiecutter.package_name }}.serving.payloads import frame_from_body
-from {{ cookiecutter.package_name }}.settings import Settings, load_settings
+from ..inference import InputError, LoadedModel, load_model
+from ..settings import Settings, load_settings
+from .lifecycle import INSTANCE_VARIABLE
+from .payloads import frame_from_body
 
 PYTHON_TYPES: dict[str, type] = {
     "float64": float,
@@ -31,12 +35,60 @@ def row_model(model: LoadedModel) -> type[BaseModel]:
     return create_model("Row", __config__=ConfigDict(extra="forbid", strict=False), **fields)
 
 
+MESSAGE_LIMIT = 300  # characters of an error message: a small request never gets a large error back
+
+
 def error(status: int, message: str, field: str | None = None) -> JSONResponse:
     """A client error in one shape: what went wrong and, when known, which field."""
+    if len(message) > MESSAGE_LIMIT:
+        message = message[: MESSAGE_LIMIT - 3] + "..."
+    if field is not None and len(field) > 100:
+        field = field[:97] + "..."
     return JSONResponse({"error": message, "field": field}, status_code=status)
 
 
-def create_app(settings: Settings, model: LoadedModel | None = None) -> FastAPI:
+class BodyTooLarge(HTTPException):
+    """The request body grew past the limit while it was received."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"body larger than {limit} bytes")
+
+
+class BodyLimit:
+    """ASGI middleware: refuse a body past `limit` bytes as it arrives, with or without Content-Length.
+
+    Counting in `receive` holds for every route, including the typed ones FastAPI reads itself.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on with a `receive` that counts the body's bytes."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.limit:
+            await error(413, f"body larger than {self.limit} bytes")(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise BodyTooLarge(self.limit)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def create_app(
+    settings: Settings, model: LoadedModel | None = None, instance: str | None = None
+) -> FastAPI:
     """Build the app around a loaded model (the champion by default)."""
     # Small online batches are faster on one thread than after waking a pool (about 3x here).
     threadpool_limits(settings.serve_threads)
@@ -54,36 +106,34 @@ def create_app(settings: Settings, model: LoadedModel | None = None) -> FastAPI:
         description=f"Serves {loaded.name} version {loaded.version} (alias: {loaded.alias}).",
     )
 
-    @app.middleware("http")
-    async def limit_body_size(request: Request, call_next: Any) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > settings.serve_max_body_bytes:
-            return error(413, f"body larger than {settings.serve_max_body_bytes} bytes")
-        response: Response = await call_next(request)
-        return response
+    app.add_middleware(BodyLimit, limit=settings.serve_max_body_bytes)
+
+    @app.exception_handler(BodyTooLarge)
+    async def body_too_large(request: Request, problem: BodyTooLarge) -> Response:
+        return error(problem.status_code, str(problem.detail))
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
-        """The model being served and for how long."""
+        """The model being served and for how long (and, when started by `server start`, which instance)."""
         return {
             "status": "ok",
             "model": loaded.name,
             "version": loaded.version,
             "alias": loaded.alias,
             "uptime_seconds": round(time.monotonic() - started, 3),
+            "instance": instance,
         }
 
     @app.post("/invocations")
     async def invocations(request: Request) -> Response:
         """MLflow's scoring protocol: the same payloads and answers as `mlflow models serve`."""
-        body = await request.body()
-        if len(body) > settings.serve_max_body_bytes:
-            return error(413, f"body larger than {settings.serve_max_body_bytes} bytes")
+        body = await request.body()  # BodyLimit refuses it past the size limit while it arrives
         try:
             frame = frame_from_body(body, request.headers.get("content-type", ""), columns)
             if len(frame) > settings.serve_max_rows:
                 return error(413, f"more than {settings.serve_max_rows} rows")
-            predictions = loaded.predict(frame)
+            # Off the event loop: a large batch must not stall /health and the other clients.
+            predictions = await run_in_threadpool(loaded.predict, frame)
         except InputError as problem:
             return error(400, str(problem), problem.field)
         except (
@@ -100,7 +150,8 @@ def create_app(settings: Settings, model: LoadedModel | None = None) -> FastAPI:
 
         rows = [item.model_dump() for item in body.rows]  # type: ignore[attr-defined]
         try:
-            predictions = loaded.predict(pd.DataFrame.from_records(rows, columns=columns))
+            frame = pd.DataFrame.from_records(rows, columns=columns)
+            predictions = await run_in_threadpool(loaded.predict, frame)
         except InputError as problem:
             return error(422, str(problem), problem.field)  # type: ignore[return-value]
         return {"predictions": predictions, "model": loaded.name, "version": loaded.version}
@@ -110,8 +161,8 @@ def create_app(settings: Settings, model: LoadedModel | None = None) -> FastAPI:
 
 def app_from_environment() -> FastAPI:
     """Uvicorn factory: the app for the settings of the environment (`uvicorn --factory`)."""
-    from {{ cookiecutter.package_name }}.logging import configure_logging
+    from ..logging import configure_logging
 
     settings = load_settings()
     configure_logging(settings)
-    return create_app(settings)
+    return create_app(settings, instance=os.environ.get(INSTANCE_VARIABLE))

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from {{ cookiecutter.package_name }}.inference import InputError
+from ..inference import InputError
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 
@@ -65,4 +65,6 @@ def frame_from_body(body: bytes, content_type: str, columns: list[str]) -> pd.Da
         payload = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise InputError(f"malformed JSON: {error}") from None
+    except RecursionError:  # deeply nested arrays or objects
+        raise InputError("malformed JSON: nested too deeply") from None
     return frame_from_json(payload, columns)

@@ -1,13 +1,13 @@
 """Experiment tracking helpers: tracked runs, callbacks and buffered metrics on top of MLflow."""
 
-from {{ cookiecutter.package_name }}.tracking.callbacks import (
+from .callbacks import (
     LoguruCallback,
     MetricAlertError,
     RunCallback,
     ThresholdAlertCallback,
 )
-from {{ cookiecutter.package_name }}.tracking.metrics import BufferedMetricLogger
-from {{ cookiecutter.package_name }}.tracking.runs import (
+from .metrics import BufferedMetricLogger
+from .runs import (
     TrackedRun,
     current_run,
     flatten_params,

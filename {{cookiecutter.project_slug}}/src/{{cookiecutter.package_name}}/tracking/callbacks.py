@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from loguru import logger
 
 if TYPE_CHECKING:
-    from {{ cookiecutter.package_name }}.tracking.runs import TrackedRun
-
-BOUND_KEYS = frozenset({"min", "max"})
+    from .runs import TrackedRun
 
 
 @runtime_checkable
@@ -67,26 +65,6 @@ class ThresholdAlertCallback:
     ) -> None:
         self.limits = dict(limits)
         self.fail = fail
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> ThresholdAlertCallback:
-        """Build from a mapping such as params.yaml's `alerts`.
-
-        Limits are `metric: {min: x, max: y}` entries, at the top level or under `limits`;
-        `fail` (default false) makes a crossing fail the run.
-        """
-        entries = {key: value for key, value in params.items() if key not in ("fail", "limits")}
-        entries.update(params.get("limits", {}))
-        limits: dict[str, tuple[float | None, float | None]] = {}
-        for name, bounds in entries.items():
-            if not isinstance(bounds, Mapping) or not set(bounds) <= BOUND_KEYS:
-                raise ValueError(f"alert {name!r}: expected min and/or max, got {bounds!r}")
-            low, high = bounds.get("min"), bounds.get("max")
-            limits[name] = (
-                None if low is None else float(low),
-                None if high is None else float(high),
-            )
-        return cls(limits, fail=bool(params.get("fail", False)))
 
     def on_run_start(self, run: TrackedRun) -> None:
         """Nothing to do at start."""

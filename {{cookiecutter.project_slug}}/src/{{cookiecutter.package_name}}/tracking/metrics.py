@@ -5,9 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from mlflow.entities import Metric
-from mlflow.tracking import MlflowClient
+
+from .store import active_client
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
 BATCH_LIMIT = 1000  # MLflow accepts at most 1000 metrics per log_batch call
 
@@ -30,7 +35,7 @@ class BufferedMetricLogger:
         flush_interval: float = 10.0,
     ) -> None:
         self.run_id = run_id
-        self.client = client if client is not None else MlflowClient()
+        self.client = client if client is not None else active_client()
         self.max_points = max_points
         self.flush_interval = flush_interval
         self._buffer: list[Metric] = []

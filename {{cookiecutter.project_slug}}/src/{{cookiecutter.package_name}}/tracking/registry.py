@@ -10,7 +10,8 @@ from typing import Any
 import mlflow
 import pandas as pd
 from mlflow.models import infer_signature
-from mlflow.tracking import MlflowClient
+
+from .store import active_client
 
 # The serving environment: pinned from what is installed, because inferring requirements costs seconds.
 REQUIREMENTS = ("mlflow", "scikit-learn", "skops", "pandas", "numpy", "scipy")
@@ -48,7 +49,7 @@ def log_and_register(
     local_dir.mkdir(parents=True)
     mlflow.artifacts.download_artifacts(info.model_uri, dst_path=str(local_dir))
     registered = str(info.registered_model_version)
-    client = MlflowClient()
+    client = active_client()  # the active run's store
     for key, value in version_tags.items():
         client.set_model_version_tag(name, registered, key, value)
     return registered

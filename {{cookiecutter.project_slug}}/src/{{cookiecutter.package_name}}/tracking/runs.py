@@ -7,16 +7,19 @@ import inspect
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import mlflow
 from loguru import logger
 from mlflow.entities import Param, RunTag
-from mlflow.tracking import MlflowClient
 from pydantic import BaseModel
 
-from {{ cookiecutter.package_name }}.tracking.callbacks import RunCallback
-from {{ cookiecutter.package_name }}.tracking.metrics import BufferedMetricLogger
+from .callbacks import RunCallback
+from .metrics import BufferedMetricLogger
+from .store import active_client
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
 PARAM_VALUE_LIMIT = 6000  # MLflow's limit on a param value's length
 PARAMS_TAGS_LIMIT = 100  # MLflow accepts at most 100 params and 100 tags per log_batch call
@@ -118,7 +121,7 @@ def tracked_run(
         tags=dict(tags) if tags else None,
     )
     try:
-        run = TrackedRun(active, MlflowClient(), callbacks)
+        run = TrackedRun(active, active_client(), callbacks)
     except BaseException:
         mlflow.end_run("FAILED")
         raise

@@ -1,0 +1,60 @@
+"""The one owner of the MLflow store: the tracking URI, applied once per process, the client and the aliases.
+
+Every module that talks to MLflow's tracking store or registry asks this one for its client; nothing else
+calls `mlflow.set_tracking_uri` or builds an `MlflowClient` for the project.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..settings import Settings
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
+CHAMPION = "champion"  # the version being served
+PREVIOUS = "previous"  # the champion before it: where `rollback` goes
+# Without this tag MLflow's UI opens a new experiment on its GenAI overview (traces, assistant) instead of
+# the runs table; the project trains classical models.
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+
+
+def connect(settings: Settings) -> MlflowClient:
+    """Point this process's MLflow at the project's store (the embedded one is created) and return a client."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    uri = settings.resolved_tracking_uri
+    if mlflow.get_tracking_uri() != uri:
+        if settings.tracking_uri is None:
+            settings.mlflow_dir.mkdir(parents=True, exist_ok=True)
+        mlflow.set_tracking_uri(uri)
+    return MlflowClient(uri)
+
+
+def active_client() -> MlflowClient:
+    """A client for whatever store this process's MLflow points at now (a notebook may have chosen another)."""
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient()
+
+
+def project_experiment_id(settings: Settings, client: MlflowClient) -> str:
+    """The id of the project's experiment in the client's store, created (with its kind tag) when missing."""
+    import mlflow
+
+    experiment = client.get_experiment_by_name(settings.experiment_name)
+    if experiment is not None:
+        return str(experiment.experiment_id)
+    # In the embedded store, artifacts go to the project's folder, never to the current directory.
+    own_store = (
+        settings.tracking_uri is None
+        and mlflow.get_tracking_uri() == settings.resolved_tracking_uri
+    )
+    location = settings.artifacts_dir.as_uri() if own_store else None
+    return str(
+        client.create_experiment(
+            settings.experiment_name, artifact_location=location, tags=EXPERIMENT_KIND
+        )
+    )
