@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import signal
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -272,6 +273,16 @@ def ui(settings: Settings, port: int) -> None:
     )
 
 
+def interrupt_on_sigterm() -> None:
+    """Turn SIGTERM (a CI timeout, `kill`) into KeyboardInterrupt, so a tracked run ends KILLED, flushed."""
+
+    def interrupt(number: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main() -> None:
     """Entry point of the console script."""
+    interrupt_on_sigterm()
     cli(prog_name=DISTRIBUTION)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +14,7 @@ from mlflow.tracking import MlflowClient
 from pydantic import BaseModel
 
 from {{ cookiecutter.package_name }}.tracking import (
+    MetricFlushError,
     TrackedRun,
     current_run,
     flatten_params,
@@ -250,3 +254,58 @@ def test_flatten_params() -> None:
         "long": "x" * 6000,
     }, "flattened params"
     assert flatten_params({"k": 1}, prefix="train.") == {"train.k": "1"}, "prefix"
+
+
+def test_a_failed_final_flush_fails_the_run_and_keeps_the_block_error(
+    experiment: str, client: MlflowClient
+) -> None:
+    """An unwritable last batch ends the run FAILED, says how many points were lost, hides nothing."""
+    # Given runs whose buffered points cannot be stored (an invalid key)
+    started: list[TrackedRun] = []
+
+    def log_bad_key(then_fail: bool) -> None:
+        with tracked_run("bad key") as run:
+            started.append(run)
+            run.log_metric("bad key!?", 1.0)
+            if then_fail:
+                raise ValueError("diverged")
+
+    # When the block succeeds, the lost points fail the run and are counted
+    with pytest.raises(MetricFlushError, match=r"1 metric points of run \w+ were not written"):
+        log_bad_key(then_fail=False)
+    # And when the block itself failed, its own exception is the one that propagates
+    with pytest.raises(ValueError, match="diverged"):
+        log_bad_key(then_fail=True)
+
+    # Then neither run is FINISHED with its metrics lost
+    assert [client.get_run(run.run_id).info.status for run in started] == ["FAILED", "FAILED"]
+
+
+SIGTERM_DURING_RUN = """
+import sys, time, mlflow
+from {{ cookiecutter.package_name }}.cli import interrupt_on_sigterm
+from {{ cookiecutter.package_name }}.tracking import tracked_run
+mlflow.set_tracking_uri(sys.argv[1])
+mlflow.set_experiment("sigterm")
+interrupt_on_sigterm()
+with tracked_run("terminated") as run:
+    for step in range(50):
+        run.log_metric("loss", 1.0 / (step + 1), step=step)
+    print(run.run_id, flush=True)
+    time.sleep(60)
+"""
+
+
+def test_sigterm_ends_the_run_killed_with_its_points(
+    tracking_uri: str, client: MlflowClient
+) -> None:
+    """A terminated training process leaves its run KILLED, buffered points written, never RUNNING."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", SIGTERM_DURING_RUN, tracking_uri], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    run_id = process.stdout.readline().strip()
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)
+    assert client.get_run(run_id).info.status == "KILLED"
+    assert len(client.get_metric_history(run_id, "loss")) == 50, "buffered points were flushed"

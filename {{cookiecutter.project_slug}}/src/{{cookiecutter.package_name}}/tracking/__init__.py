@@ -8,6 +8,7 @@ from .callbacks import (
 )
 from .metrics import BufferedMetricLogger
 from .runs import (
+    MetricFlushError,
     TrackedRun,
     current_run,
     flatten_params,
@@ -19,6 +20,7 @@ __all__ = [
     "BufferedMetricLogger",
     "LoguruCallback",
     "MetricAlertError",
+    "MetricFlushError",
     "RunCallback",
     "ThresholdAlertCallback",
     "TrackedRun",

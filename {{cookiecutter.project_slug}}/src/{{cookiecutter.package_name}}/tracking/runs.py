@@ -127,6 +127,7 @@ def tracked_run(
         raise
     token = _active.set((*_active.get(), run))
     status = "FAILED"
+    flush_error: MetricFlushError | None = None
     end_error: Exception | None = None
     try:
         if params:
@@ -139,14 +140,34 @@ def tracked_run(
         status = "KILLED"
         raise
     finally:
-        try:
-            run.flush()
-            end_error = _end_callbacks(run, status)
-        finally:
-            _active.reset(token)
-            mlflow.end_run(status)
+        # Nothing here may raise: the block's own exception, if any, must be the one that propagates.
+        flush_error = _final_flush(run)
+        if flush_error is not None and status == "FINISHED":
+            status = "FAILED"  # a run whose metrics were not all written did not finish
+        end_error = _end_callbacks(run, status)
+        _active.reset(token)
+        mlflow.end_run(status)
+    if flush_error is not None:
+        raise flush_error
     if end_error is not None:
         raise end_error
+
+
+class MetricFlushError(RuntimeError):
+    """The run's last metric points could not be written; the message says how many."""
+
+
+def _final_flush(run: TrackedRun) -> MetricFlushError | None:
+    """Flush the run's buffered points before its status is set; report, never raise, a failure."""
+    try:
+        run.flush()
+    except Exception as error:
+        lost = run.metrics.pending
+        logger.error("run {}: {} metric points were not written: {}", run.run_id, lost, error)
+        failure = MetricFlushError(f"{lost} metric points of run {run.run_id} were not written")
+        failure.__cause__ = error
+        return failure
+    return None
 
 
 def _end_callbacks(run: TrackedRun, status: str) -> Exception | None:
