@@ -15,6 +15,9 @@ def file_sha256(path: Path) -> str:
 def dvc_output_hashes(root: Path) -> dict[str, str]:
     """The md5 DVC recorded in dvc.lock for each stage output and dependency, by path.
 
+    A stage's own record of what it wrote wins over another stage's record of what it last read: in the
+    middle of `dvc repro`, the producer's entry is already new while the consumer's is from the last run,
+    so the hash is the one of the data this run consumes, the one the committed dvc.lock will hold.
     Returns an empty mapping when there is no dvc.lock yet; raises ValueError when it is unreadable.
     """
     lock = root / "dvc.lock"
@@ -26,11 +29,11 @@ def dvc_output_hashes(root: Path) -> dict[str, str]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         content: Any = yaml.load(lock.read_text(encoding="utf-8"), Loader=loader)
-        hashes: dict[str, str] = {}
+        produced: dict[str, str] = {}
+        read: dict[str, str] = {}
         for stage in content["stages"].values():
-            for entry in [*stage.get("deps", []), *stage.get("outs", [])]:
-                if "md5" in entry:
-                    hashes[entry["path"]] = entry["md5"]
-        return hashes
+            produced.update({e["path"]: e["md5"] for e in stage.get("outs", []) if "md5" in e})
+            read.update({e["path"]: e["md5"] for e in stage.get("deps", []) if "md5" in e})
+        return {**read, **produced}
     except (yaml.YAMLError, KeyError, TypeError, AttributeError) as error:
         raise ValueError(f"{lock}: not a readable dvc.lock ({error})") from error

@@ -59,7 +59,6 @@ def test_tags_describe_the_commit_and_data(repo: Path) -> None:
     assert len(found["git.commit"]) == 40
     assert found["git.branch"] == "main"
     assert found["git.dirty"] == "false"
-    assert len(found["dvc.lock.sha256"]) == 64
     assert len(found["params.sha256"]) == 64
     assert found["data.data/raw"] == "2222.dir"
     assert found["data.data/prepared"] == "3333.dir"
@@ -69,12 +68,25 @@ def test_tags_describe_the_commit_and_data(repo: Path) -> None:
     assert all(key.startswith(PREFIX) for key in ProjectRunContextProvider().tags())
 
 
-def test_dirty_flag_follows_tracked_files(repo: Path) -> None:
-    """Changing a committed file makes the run dirty; an untracked new file does not."""
+def test_dirty_flag_follows_the_source(repo: Path) -> None:
+    """A changed committed file, or a new untracked module, makes the run dirty; stray notes do not."""
     (repo / "notes.txt").write_text("untracked\n")
     assert tags()["git.dirty"] == "false"
+    (repo / "src" / "pkg").mkdir(parents=True)
+    (repo / "src" / "pkg" / "features.py").write_text("SCALE = 2\n")
+    assert tags()["git.dirty"] == "true", "the run imports code that is in no commit"
+    (repo / "src" / "pkg" / "features.py").unlink()
     (repo / "params.yaml").write_text("seed: 2\n")
     assert tags()["git.dirty"] == "true"
+
+
+def test_data_hashes_are_those_the_run_consumes(repo: Path) -> None:
+    """Mid-`dvc repro`, the producer's new record wins over the consumer's stale one."""
+    stale_train = (
+        "  train:\n    cmd: train\n    deps:\n    - path: data/prepared\n      md5: 0000.dir\n"
+    )
+    (repo / "dvc.lock").write_text(DVC_LOCK + stale_train)
+    assert tags()["data.data/prepared"] == "3333.dir"
 
 
 def test_outside_a_project_it_is_inactive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -106,7 +118,7 @@ def test_no_git_binary(
     monkeypatch.setenv("PATH", str(repo / "no-bin-here"))
     found = tags()
     assert_degraded(found, "FileNotFoundError", caplog)
-    assert "dvc.lock.sha256" in found
+    assert "params.sha256" in found
 
 
 def test_corrupt_dvc_lock(repo: Path, caplog: pytest.LogCaptureFixture) -> None:

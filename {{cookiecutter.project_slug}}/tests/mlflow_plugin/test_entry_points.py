@@ -11,7 +11,11 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.package_name }}.mlflow_plugin.context import PREFIX
-from {{ cookiecutter.package_name }}.names import ENV_PREFIX, PROJECT_NAME
+from {{ cookiecutter.package_name }}.mlflow_plugin.experiment import (
+    DEFAULT_EXPERIMENT_ID,
+    ProjectExperimentProvider,
+)
+from {{ cookiecutter.package_name }}.names import DISTRIBUTION, ENV_PREFIX, PROJECT_NAME
 
 PROJECT = Path(__file__).parents[2]
 
@@ -81,3 +85,22 @@ def test_plain_start_run_elsewhere_is_untouched(store: str, tmp_path: Path) -> N
     result = json.loads(completed.stdout.splitlines()[-1])
     assert not [key for key in result["tags"] if key.startswith(PREFIX)]
     assert result["experiment"] == "Default"
+
+
+def test_a_broken_env_file_costs_a_warning_not_the_run(store: str, tmp_path: Path) -> None:
+    """With a typo in the project's .env, a plain start_run() still works, in MLflow's default experiment."""
+    (tmp_path / "pyproject.toml").write_text(f'[project]\nname = "{DISTRIBUTION}"\n')
+    (tmp_path / ".env").write_text(f"{ENV_PREFIX}LOGLEVEL=DEBUG\n")
+    completed = fresh_python(START_RUN.replace("URI", repr(store)), tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout.splitlines()[-1])["experiment"] == "Default"
+    assert f"unknown setting {ENV_PREFIX}LOGLEVEL" in completed.stderr, "the warning names the key"
+
+
+def test_the_experiment_provider_itself_never_raises(
+    project_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The provider owns its contract (not MLflow's catch-all): a bad .env gives the default id."""
+    (project_dir / ".env").write_text(f"{ENV_PREFIX}LOGLEVEL=DEBUG\n")
+    assert ProjectExperimentProvider().get_experiment_id() == DEFAULT_EXPERIMENT_ID
+    assert any("default experiment" in record.getMessage() for record in caplog.records)

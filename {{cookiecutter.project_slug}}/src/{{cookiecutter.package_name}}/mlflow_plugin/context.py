@@ -5,17 +5,19 @@ from __future__ import annotations
 import functools
 import platform
 import subprocess
-import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from ..names import DISTRIBUTION, PACKAGE
 from ..project import find_project_root
 from ..provenance import dvc_output_hashes, file_sha256
+from . import warn
 
 PREFIX = f"{PACKAGE}."
 LIBRARIES = ("mlflow", "dvc", "scikit-learn", "pandas", "numpy")
 SOURCE_SUFFIXES = (".py",)
+# Untracked files here make a run dirty too: a new module the run imported is not in the commit.
+SOURCE_FOLDERS = ("src/", "tests/")
 
 
 @functools.cache
@@ -31,9 +33,12 @@ def environment_tags() -> dict[str, str]:
 
 
 def git_tags(root: Path) -> dict[str, str]:
-    """Commit, branch and whether tracked files differ from it, from one `git status` call."""
+    """Commit, branch and whether the source differs from it, from one `git status` call.
+
+    Dirty means a tracked file changed, or an untracked file sits in the source (a new module).
+    """
     status = subprocess.run(
-        ["git", "status", "--porcelain=v2", "--branch", "--untracked-files=no"],
+        ["git", "status", "--porcelain=v2", "--branch", "--untracked-files=all"],
         cwd=root,
         capture_output=True,
         text=True,
@@ -41,7 +46,12 @@ def git_tags(root: Path) -> dict[str, str]:
         check=True,
     ).stdout.splitlines()
     headers = dict(line[2:].split(" ", 1) for line in status if line.startswith("# "))
-    tags = {"git.dirty": str(any(not line.startswith("#") for line in status)).lower()}
+    changed = [line for line in status if line[:2] in ("1 ", "2 ", "u ")]
+    untracked = [line[2:] for line in status if line.startswith("? ")]
+    new_source = [
+        p for p in untracked if p.startswith(SOURCE_FOLDERS) or p.endswith(SOURCE_SUFFIXES)
+    ]
+    tags = {"git.dirty": str(bool(changed or new_source)).lower()}
     if headers.get("branch.oid", "(initial)") != "(initial)":
         tags["git.commit"] = headers["branch.oid"]
     if headers.get("branch.head", "(detached)") != "(detached)":
@@ -50,11 +60,14 @@ def git_tags(root: Path) -> dict[str, str]:
 
 
 def dvc_tags(root: Path) -> dict[str, str]:
-    """sha256 of dvc.lock and params.yaml, and the md5 DVC recorded for each data dependency."""
+    """What the run consumes: the sha256 of params.yaml and the md5 of each data input DVC recorded.
+
+    dvc.lock as a whole is not hashed: `dvc repro` rewrites it while the stages run, so its hash would
+    never match the committed file, whereas these match the committed params.yaml and dvc.lock entries.
+    """
     tags = {}
-    for name, key in (("dvc.lock", "dvc.lock.sha256"), ("params.yaml", "params.sha256")):
-        if (root / name).is_file():
-            tags[key] = file_sha256(root / name)
+    if (root / "params.yaml").is_file():
+        tags["params.sha256"] = file_sha256(root / "params.yaml")
     for path, md5 in dvc_output_hashes(root).items():
         if not path.endswith(SOURCE_SUFFIXES):
             tags[f"data.{path}"] = md5
@@ -84,14 +97,5 @@ class ProjectRunContextProvider:
                 errors.append(f"{type(error).__name__}: {error}".strip())
         if errors:
             tags["context_error"] = "; ".join(errors)[:5000]
-            _warn(f"some provenance tags could not be computed: {tags['context_error']}")
+            warn(f"some provenance tags could not be computed: {tags['context_error']}")
         return {PREFIX + key: value for key, value in tags.items()}
-
-
-def _warn(message: str) -> None:
-    try:
-        from loguru import logger
-
-        logger.opt(depth=1).warning(message)
-    except Exception:
-        print(f"warning: {message}", file=sys.stderr)
