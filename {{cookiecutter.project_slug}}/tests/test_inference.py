@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -69,3 +70,24 @@ def test_predict_file_errors_name_the_rows(loaded_model: LoadedModel, tmp_path: 
         predict_file(loaded_model, tmp_path / "rows.csv", tmp_path / "preds.csv", rows_per_chunk=4)
     with pytest.raises(InputError, match="input file not found"):
         predict_file(loaded_model, tmp_path / "nope.csv", tmp_path / "preds.csv")
+
+
+def test_infinities_are_always_refused(loaded_model: LoadedModel) -> None:
+    """An infinite value is refused, naming its column and row, even where missing values are fine."""
+    frame = rows(loaded_model).copy()
+    frame.iloc[3, 0] = float("inf")
+    lenient = replace(loaded_model, nullable=frozenset(loaded_model.columns))
+    with pytest.raises(InputError, match=r"row 4: infinite values are refused") as caught:
+        lenient.predict(frame)
+    assert caught.value.field == frame.columns[0]
+
+
+def test_missing_values_only_where_training_had_them(loaded_model: LoadedModel) -> None:
+    """NaN is refused in a column that had none in training, and scored where it had some."""
+    frame = rows(loaded_model).copy()
+    column = str(frame.columns[1])
+    frame.iloc[0, 1] = float("nan")
+    with pytest.raises(InputError, match=rf"column '{column}', row 1: a missing value"):
+        loaded_model.predict(frame)
+    lenient = replace(loaded_model, nullable=frozenset({column}))
+    assert len(lenient.predict(frame)) == len(frame)

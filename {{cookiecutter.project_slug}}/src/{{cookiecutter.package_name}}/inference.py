@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .settings import Settings
+from .tracking.registry import NULLABLE_KEY
 from .tracking.store import CHAMPION, connect
 
 # MLflow signature types -> the dtype each column is coerced to before predicting.
@@ -47,9 +48,18 @@ class LoadedModel:
     native: Any
     columns: dict[str, str]
     input_example: pd.DataFrame | None
+    # Columns that had missing values in the training data: only these accept them when predicting.
+    nullable: frozenset[str] = frozenset()
 
     def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Check the columns against the signature and coerce their types; raise InputError."""
+        """Check the columns against the signature and coerce their types; raise InputError.
+
+        Infinite values are always refused, and a missing value (null, NaN) is refused in a column that
+        had none in training: the model never learnt what it means there.
+        """
+        return self._check_values(self._coerce(frame))
+
+    def _coerce(self, frame: pd.DataFrame) -> pd.DataFrame:
         if frame.empty:
             raise InputError("the batch has no rows")
         given = [str(name) for name in frame.columns]
@@ -74,6 +84,27 @@ class LoadedModel:
             except (TypeError, ValueError) as error:
                 raise InputError(f"column '{name}' expects {dtype} values: {error}", name) from None
         return pd.DataFrame(converted)
+
+    def _check_values(self, frame: pd.DataFrame) -> pd.DataFrame:
+        numeric = frame.select_dtypes("number")
+        values = numeric.to_numpy(dtype="float64")
+        if np.isfinite(values).all():  # the common case: one vectorised check
+            return frame
+        for position, name in enumerate(numeric.columns):
+            column = values[:, position]
+            infinite = np.flatnonzero(np.isinf(column))
+            if infinite.size:
+                raise InputError(
+                    f"column '{name}', row {infinite[0] + 1}: infinite values are refused", name
+                )
+            missing = np.flatnonzero(np.isnan(column))
+            if missing.size and name not in self.nullable:
+                raise InputError(
+                    f"column '{name}', row {missing[0] + 1}: a missing value, but '{name}' had "
+                    "none in training",
+                    name,
+                )
+        return frame
 
     def _checked(self, frame: pd.DataFrame) -> pd.DataFrame | np.ndarray:
         prepared = self.prepare(frame)
@@ -141,6 +172,7 @@ def load_model(
         for name, kind in zip(inputs.input_names(), inputs.input_types(), strict=True)
     }
     example = meta.load_input_example(local)
+    nullable = frozenset((meta.metadata or {}).get(NULLABLE_KEY, []))
     native = mlflow.sklearn.load_model(local)
     if all(dtype != "object" for dtype in columns.values()):
         # A numeric signature is checked by LoadedModel.prepare; predicting on a matrix is 2x faster.
@@ -153,6 +185,7 @@ def load_model(
         native=native,
         columns=columns,
         input_example=example if isinstance(example, pd.DataFrame) else None,
+        nullable=nullable,
     )
 
 

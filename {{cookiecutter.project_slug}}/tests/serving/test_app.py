@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -70,8 +71,8 @@ def test_typed_predict_endpoint(client: TestClient, example: Any) -> None:
     assert set(schema["properties"]) == set(split["columns"])
 
 
-def as_json(**payload: Any) -> bytes:
-    """A request body (built with dict() so no literal braces pile up in the template)."""
+def as_json(payload: Any) -> bytes:
+    """A JSON request body."""
     return json.dumps(payload).encode()
 
 
@@ -80,13 +81,17 @@ def as_json(**payload: Any) -> bytes:
     [
         (b"{not json", 400, "malformed JSON"),
         (b"[1, 2]", 400, "JSON object"),
-        (as_json(dataframe_split=dict(columns=["sepal_length"], data=[[1.0]])), 400, "missing"),
-        (as_json(dataframe_records=[dict(sepal_length=1, x=2)]), 400, "petal_length"),
-        (as_json(dataframe_records=[]), 400, "no rows"),
-        (as_json(instances=[1, 2]), 400, "objects or all be lists"),
-        (as_json(inputs=dict(a=[1], b=[1, 2])), 400, "equal length"),
-        (as_json(dataframe_split=dict(data=1)), 400, "dataframe_split"),
-        (as_json(dataframe_records=[], instances=[]), 400, "exactly one"),
+        (
+            as_json({"dataframe_split": {"columns": ["sepal_length"], "data": [[1.0]]}}),
+            400,
+            "missing",
+        ),
+        (as_json({"dataframe_records": [{"sepal_length": 1, "x": 2}]}), 400, "petal_length"),
+        (as_json({"dataframe_records": []}), 400, "no rows"),
+        (as_json({"instances": [1, 2]}), 400, "objects or all be lists"),
+        (as_json({"inputs": {"a": [1], "b": [1, 2]}}), 400, "equal length"),
+        (as_json({"dataframe_split": {"data": 1}}), 400, "dataframe_split"),
+        (as_json({"dataframe_records": [], "instances": []}), 400, "exactly one"),
     ],
 )
 def test_bad_payloads_get_4xx_naming_the_problem(
@@ -121,3 +126,59 @@ def test_oversize_body_is_413(settings: Settings, loaded_model: LoadedModel) -> 
         "/invocations", content=b"x" * 2000, headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 413
+
+
+def chunks(body: bytes, size: int = 4096) -> Iterator[bytes]:
+    """The body as a stream: the client sends it chunked, with no Content-Length."""
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
+
+
+@pytest.mark.parametrize("path", ["/invocations", "/predict"])
+def test_chunked_bodies_meet_the_size_limit_too(
+    settings: Settings, loaded_model: LoadedModel, path: str
+) -> None:
+    """Without a Content-Length the limit holds while the body arrives, on both routes."""
+    small = settings.model_copy(update={"serve_max_body_bytes": 1000})
+    client = TestClient(create_app(small, loaded_model))
+    body = as_json({"rows": [{"sepal_length": 1.0}] * 500})
+    response = client.post(path, content=chunks(body), headers={"Content-Type": "application/json"})
+    assert "content-length" not in response.request.headers, "the test must send a chunked body"
+    assert response.status_code == 413
+    assert response.json()["error"] == "body larger than 1000 bytes"
+
+
+def test_deep_nesting_is_a_client_error(client: TestClient) -> None:
+    """JSON nested far past any payload's depth is a 400, not a crash."""
+    body = b"[" * 100_000 + b"]" * 100_000
+    response = client.post(
+        "/invocations", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["error"]
+
+
+def test_errors_stay_small_and_never_echo_the_input(client: TestClient, example: Any) -> None:
+    """A huge bad column name gets a short error, not its own text back."""
+    split, _ = example
+    name = "x" * 50_000
+    payload = {
+        "dataframe_split": {"columns": [*split["columns"], name], "data": [[*split["data"][0], 1]]}
+    }
+    response = client.post("/invocations", json=payload)
+    assert response.status_code == 400
+    assert len(response.content) < 1000, "a small request never gets a large error back"
+
+
+def test_missing_and_infinite_values_are_refused_by_column(
+    client: TestClient, example: Any
+) -> None:
+    """Null in a column that never had one in training, or an infinity, is a 400 naming column and row."""
+    split, _ = example
+    rows = [list(row) for row in split["data"]]
+    rows[1][2] = None
+    response = client.post("/invocations", json={"dataframe_split": {**split, "data": rows}})
+    assert response.status_code == 400
+    column = split["columns"][2]
+    assert response.json()["field"] == column
+    assert f"column '{column}', row 2: a missing value" in response.json()["error"]

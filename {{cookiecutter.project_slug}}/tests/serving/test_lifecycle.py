@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import psutil
 import pytest
 
+from {{ cookiecutter.package_name }}.names import ENV_PREFIX
 from {{ cookiecutter.package_name }}.pipeline.params import load_params
 from {{ cookiecutter.package_name }}.promotion import promote
 from {{ cookiecutter.package_name }}.serving import lifecycle
@@ -106,3 +110,49 @@ def test_a_server_serving_another_version_is_not_a_success(deployed: Settings) -
     with pytest.raises(lifecycle.ServerError, match="not 999"):
         lifecycle.start(deployed, "999")
     assert lifecycle.running_pid(ServerPaths.of(deployed)) is None
+
+
+def test_health_answers_while_a_maximum_batch_is_scored(
+    deployed: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scoring runs off the event loop: /health answers while a maximum-size batch is in flight."""
+    import pandas as pd
+
+    monkeypatch.setenv(f"{ENV_PREFIX}SERVE_MAX_BODY_BYTES", str(100_000_000))
+    test = pd.read_csv(deployed.data_dir / "prepared" / "test.csv").drop(columns=["target"])
+    batch = pd.concat([test] * (deployed.serve_max_rows // len(test) + 1)).head(
+        deployed.serve_max_rows
+    )
+    payload = {"dataframe_split": json.loads(batch.to_json(orient="split", index=False))}
+    state = lifecycle.start(deployed, champion_version(deployed))
+    finished: list[float] = []
+    try:
+        scoring = [
+            threading.Thread(
+                target=lambda: finished.append(
+                    len(
+                        lifecycle.request_json(f"{state['url']}/invocations", payload, timeout=60)[
+                            "predictions"
+                        ]
+                    )
+                )
+            )
+            for _ in range(3)
+        ]
+        for thread in scoring:
+            thread.start()
+        latencies = []
+        while any(thread.is_alive() for thread in scoring):
+            started = time.perf_counter()
+            lifecycle.request_json(f"{state['url']}/health", timeout=10)
+            latencies.append(time.perf_counter() - started)
+        for thread in scoring:
+            thread.join()
+    finally:
+        lifecycle.stop(ServerPaths.of(deployed))
+    assert finished == [deployed.serve_max_rows] * 3, "every batch was scored"
+    # Were the math on the event loop, each /health would wait for a whole batch: three answers at most.
+    assert len(latencies) >= 10, "/health kept answering while the batches were scored"
+    print(
+        f"/health while scoring: {len(latencies)} answers, slowest {max(latencies) * 1000:.0f} ms"
+    )

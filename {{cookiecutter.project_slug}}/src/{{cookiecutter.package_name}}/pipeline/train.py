@@ -94,6 +94,7 @@ def run(settings: Settings, params: Params) -> dict[str, Any]:
             local_dir=settings.models_dir / MODEL_DIR,
             version_tags={"data.md5": data_hash} if data_hash else {},
             trusted_types=TRUSTED_TYPES,
+            nullable_columns=[str(name) for name in x_train.columns[x_train.isna().any()]],
         )
         record = {"run_id": tracked.run_id, "model_name": settings.model_name, "version": version}
     (settings.models_dir / RUN_FILE).write_text(json.dumps(record, indent=2) + "\n")

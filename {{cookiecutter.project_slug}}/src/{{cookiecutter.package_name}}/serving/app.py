@@ -128,11 +128,13 @@ def create_app(
     async def invocations(request: Request) -> Response:
         """MLflow's scoring protocol: the same payloads and answers as `mlflow models serve`."""
         body = await request.body()  # BodyLimit refuses it past the size limit while it arrives
+        content_type = request.headers.get("content-type", "")
         try:
-            frame = frame_from_body(body, request.headers.get("content-type", ""), columns)
+            # Parsing and math run off the event loop: a large batch must not stall /health and the
+            # other clients.
+            frame = await run_in_threadpool(frame_from_body, body, content_type, columns)
             if len(frame) > settings.serve_max_rows:
                 return error(413, f"more than {settings.serve_max_rows} rows")
-            # Off the event loop: a large batch must not stall /health and the other clients.
             predictions = await run_in_threadpool(loaded.predict, frame)
         except InputError as problem:
             return error(400, str(problem), problem.field)

@@ -13,6 +13,8 @@ from mlflow.models import infer_signature
 
 from .store import active_client
 
+# The MLmodel metadata key listing the columns that had missing values in training.
+NULLABLE_KEY = "nullable_columns"
 # The serving environment: pinned from what is installed, because inferring requirements costs seconds.
 REQUIREMENTS = ("mlflow", "scikit-learn", "skops", "pandas", "numpy", "scipy")
 
@@ -30,11 +32,14 @@ def log_and_register(
     local_dir: Path,
     version_tags: dict[str, str],
     trusted_types: list[str],
+    nullable_columns: list[str],
 ) -> str:
     """Log the model to the active run, register it, copy it locally (a DVC output); return the version.
 
     MLflow saves scikit-learn models with skops, which loads only the types it is told to trust:
     `trusted_types` names the model's own classes beyond those skops trusts by default.
+    `nullable_columns` (those with missing values in training) go into the MLmodel's metadata: serving
+    accepts missing values in these columns only.
     """
     signature = infer_signature(input_example, model.predict(input_example))
     contract: dict[str, Any] = {
@@ -42,6 +47,7 @@ def log_and_register(
         "input_example": input_example,
         "pip_requirements": pinned_requirements(),
         "skops_trusted_types": trusted_types,
+        "metadata": {NULLABLE_KEY: nullable_columns},
     }
     info = mlflow.sklearn.log_model(model, name="model", registered_model_name=name, **contract)
     # The DVC output is a copy of what was logged (serialising twice costs seconds).
