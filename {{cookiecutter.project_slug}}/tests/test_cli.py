@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from importlib.metadata import version
@@ -86,3 +87,63 @@ def test_rollback_with_nothing_to_go_back_to_fails_clearly(trained_project: Sett
     assert result.exit_code == 1
     assert "nothing to roll back to" in result.output or "`make deploy` first" in result.output
     assert "Traceback" not in result.output
+
+
+def run_module(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The command line in a fresh process, as DVC and make run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "{{ cookiecutter.package_name }}", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env={**os.environ, f"{ENV_PREFIX}PROJECT_ROOT": str(project)},
+    )
+
+
+def test_a_corrupt_store_is_one_line_naming_the_file(project_dir: Path) -> None:
+    """A sqlite store that is not a database stops every command with one line, no traceback."""
+    store = project_dir / ".mlflow" / "mlflow.db"
+    store.parent.mkdir()
+    store.write_bytes(b"this is no database" * 100)
+    completed = run_module(project_dir, "rollback")
+    assert completed.returncode == 1
+    assert f"{store}: not a readable MLflow store" in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_serving_without_a_champion_says_to_deploy(trained_project: Settings) -> None:
+    """predict, serve and server start with no champion name the state and the fix, in one line."""
+    from {{ cookiecutter.package_name }}.tracking.store import connect
+
+    client = connect(trained_project)
+    for alias in client.get_registered_model(trained_project.model_name).aliases:
+        client.delete_registered_model_alias(trained_project.model_name, alias)
+    env = {f"{ENV_PREFIX}PROJECT_ROOT": str(trained_project.project_root)}
+    for command in (
+        ["predict", "--input", "x.csv", "--output", "y.csv"],
+        ["serve"],
+        ["server", "start"],
+    ):
+        result = CliRunner().invoke(cli, command, env=env)
+        assert result.exit_code == 1, (command, result.output)
+        assert "has no version with alias 'champion'" in result.output
+        assert "run `make deploy` first" in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_info_masks_credentials(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`info` never prints the password of a tracking URI."""
+    monkeypatch.setenv(f"{ENV_PREFIX}TRACKING_URI", "https://ana:hunter2@mlflow.internal")
+    result = CliRunner().invoke(cli, ["info", "--json"])
+    assert result.exit_code == 0, result.output
+    assert "hunter2" not in result.output
+    assert "https://ana:***@mlflow.internal" in result.output
+
+
+def test_an_unwritable_log_folder_is_one_line(project_dir: Path) -> None:
+    """A log folder that cannot be created is named with the setting that moves it."""
+    (project_dir / "logs").write_text("a file where the folder should be")
+    result = CliRunner().invoke(cli, ["info"])
+    assert result.exit_code == 1
+    assert f"cannot write logs to {project_dir / 'logs'}" in result.output
+    assert f"{ENV_PREFIX}LOG_DIR" in result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import platform
 import signal
+import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -283,6 +284,24 @@ def interrupt_on_sigterm() -> None:
 
 
 def main() -> None:
-    """Entry point of the console script."""
+    """Entry point of the console script: a broken tracking store is one line, not a traceback."""
     interrupt_on_sigterm()
-    cli(prog_name=DISTRIBUTION)
+    try:
+        cli(prog_name=DISTRIBUTION)
+    except Exception as error:
+        message = _store_problem(error)
+        if message is None:
+            raise
+        click.echo(f"Error: {message}", err=True)
+        sys.exit(1)
+
+
+def _store_problem(error: Exception) -> str | None:
+    if "sqlalchemy" not in sys.modules:  # the store was never opened
+        return None
+    from .tracking.store import unreadable_store
+
+    try:
+        return unreadable_store(error, load_settings())
+    except SettingsError:
+        return None

@@ -144,7 +144,7 @@ def resolve_version(settings: Settings, alias: str | None, version: str | None) 
         wanted = (
             f"version {version}"
             if version is not None
-            else f"a version with alias '{alias or CHAMPION}'"
+            else f"version with alias '{alias or CHAMPION}'"
         )
         raise ModelNotFoundError(
             f"{settings.model_name} has no {wanted} in {settings.safe_tracking_uri}: "

@@ -36,4 +36,5 @@ def dvc_output_hashes(root: Path) -> dict[str, str]:
             read.update({e["path"]: e["md5"] for e in stage.get("deps", []) if "md5" in e})
         return {**read, **produced}
     except (yaml.YAMLError, KeyError, TypeError, AttributeError) as error:
-        raise ValueError(f"{lock}: not a readable dvc.lock ({error})") from error
+        detail = " ".join(str(error).split())  # YAML errors span lines; a message is one
+        raise ValueError(f"{lock}: not a readable dvc.lock ({detail})") from error

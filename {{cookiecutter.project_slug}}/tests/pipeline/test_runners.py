@@ -116,3 +116,16 @@ def test_missing_prepared_data_fails_clearly(tmp_path: Path, params: Params) -> 
     settings = Settings(_env_file=None, project_root=tmp_path)
     with pytest.raises(PipelineError, match=r"prepared/train\.csv not found.*make data"):
         train.run(settings, params)
+
+
+def test_a_corrupt_dvc_lock_stops_training_by_name(project: Settings, params: Params) -> None:
+    """Training refuses a dvc.lock it cannot read, naming the file and the fix, and starts no run."""
+    lock = project.project_root / "dvc.lock"
+    lock.write_text("stages: [this is: not: valid")
+    try:
+        with pytest.raises(
+            PipelineError, match=r"dvc\.lock: not a readable dvc\.lock.*git checkout"
+        ):
+            train.run(project, params)
+    finally:
+        lock.unlink()

@@ -12,6 +12,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from ..provenance import dvc_output_hashes
 from ..settings import Settings
+from . import PipelineError
 from .metrics import curve_metrics, model_metrics, rmse, score_test_split
 from .model import MODEL_DIR, TRUSTED_TYPES, Model, fit_model
 from .params import Params, Task
@@ -60,7 +61,10 @@ def run(settings: Settings, params: Params) -> dict[str, Any]:
     x_train, y_train = features_and_target(splits.train, params.data.target)
     x_val, y_val = features_and_target(splits.val, params.data.target)
     x_test, y_test = features_and_target(splits.test, params.data.target)
-    data_hash = dvc_output_hashes(settings.project_root).get("data/prepared", "")
+    try:
+        data_hash = dvc_output_hashes(settings.project_root).get("data/prepared", "")
+    except ValueError as error:  # a corrupt dvc.lock: the message names it
+        raise PipelineError(f"{error}; restore it from git (git checkout dvc.lock)") from None
     callbacks: list[RunCallback] = [
         LoguruCallback(),
         ThresholdAlertCallback(

@@ -33,6 +33,19 @@ def connect(settings: Settings) -> MlflowClient:
     return MlflowClient(uri)
 
 
+def unreadable_store(error: BaseException, settings: Settings) -> str | None:
+    """One line for an embedded store that is not a database (corrupt, truncated), else None."""
+    import sqlalchemy.exc
+
+    if settings.tracking_uri is not None or not isinstance(error, sqlalchemy.exc.DatabaseError):
+        return None
+    database = settings.mlflow_dir / "mlflow.db"
+    return (
+        f"{database}: not a readable MLflow store ({getattr(error, 'orig', error)}); restore it from "
+        "a backup, or move it away to start an empty one"
+    )
+
+
 def active_client() -> MlflowClient:
     """A client for whatever store this process's MLflow points at now (a notebook may have chosen another)."""
     from mlflow.tracking import MlflowClient
