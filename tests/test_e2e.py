@@ -271,6 +271,22 @@ def test_rollback_serves_the_previous_version(
     assert http(f"{url}/health")[1]["version"] == "2"
     run_make(installed_project, "rollback", env=serving_env)
     assert http(f"{url}/health")[1]["version"] == "1"
+    run_make(installed_project, "deploy", env=serving_env)
+    assert http(f"{url}/health")[1]["version"] == "1", "the next deploy does not undo the rollback"
+    run_make(installed_project, "deploy", "VERSION=2", env=serving_env)
+    assert http(f"{url}/health")[1]["version"] == "2", "a rolled-back version returns by number"
+
+
+def test_tag_check_reads_the_tag_as_data(installed_project: Path, tmp_path: Path) -> None:
+    """`make tag-check` compares TAG as text: shell syntax in it runs nothing."""
+    marker = tmp_path / "ran"
+    result = run_make(
+        installed_project, "tag-check", f'TAG=v1"; touch {marker}; echo "', check=False
+    )
+    assert result.returncode == 1
+    assert "is not the package version v0.1.0" in result.stderr
+    assert not marker.exists(), "the tag was run as shell code"
+    assert run_make(installed_project, "tag-check", "TAG=v0.1.0").returncode == 0
 
 
 def test_undeploy_leaves_no_process(installed_project: Path, serving_env: dict[str, str]) -> None:
