@@ -69,7 +69,11 @@ class BufferedMetricLogger:
         return len(self._buffer) >= self.max_points or waited >= self.flush_interval
 
     def flush(self) -> None:
-        """Send everything buffered now, synchronously, in chunks MLflow accepts."""
+        """Send everything buffered now, synchronously, in chunks MLflow accepts.
+
+        MLflow's client would split one large call the same way, but chunking here drops each chunk from the
+        buffer only once it is stored: after a failure the buffer holds exactly the points not written.
+        """
         while self._buffer:
             chunk = self._buffer[:BATCH_LIMIT]
             self.client.log_batch(self.run_id, metrics=chunk, synchronous=True)

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
 PARAM_VALUE_LIMIT = 6000  # MLflow's limit on a param value's length
-PARAMS_TAGS_LIMIT = 100  # MLflow accepts at most 100 params and 100 tags per log_batch call
 P = ParamSpec("P")
 R = TypeVar("R")
 _active: ContextVar[tuple[TrackedRun, ...]] = ContextVar("tracked_runs", default=())
@@ -64,18 +63,14 @@ class TrackedRun:
         self.metrics.log_many(metrics, step)
 
     def log_params(self, params: Mapping[str, Any]) -> None:
-        """Log (flattened) params in batches."""
+        """Log (flattened) params in one call; MLflow's client splits it into the batches its API takes."""
         items = [Param(key, value) for key, value in flatten_params(params).items()]
-        for start in range(0, len(items), PARAMS_TAGS_LIMIT):
-            chunk = items[start : start + PARAMS_TAGS_LIMIT]
-            self.client.log_batch(self.run_id, params=chunk, synchronous=True)
+        self.client.log_batch(self.run_id, params=items, synchronous=True)
 
     def set_tags(self, tags: Mapping[str, str]) -> None:
-        """Set tags on the run."""
+        """Set tags on the run in one call (MLflow's client batches them)."""
         batch = [RunTag(key, str(value)) for key, value in tags.items()]
-        for start in range(0, len(batch), PARAMS_TAGS_LIMIT):
-            chunk = batch[start : start + PARAMS_TAGS_LIMIT]
-            self.client.log_batch(self.run_id, tags=chunk, synchronous=True)
+        self.client.log_batch(self.run_id, tags=batch, synchronous=True)
 
     def flush(self) -> None:
         """Send buffered metrics now."""
