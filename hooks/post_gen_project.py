@@ -1,8 +1,9 @@
-"""Prune what the chosen options turn off, then create the git repository when asked."""
+"""Prune what the chosen options turn off, record the template (.cruft.json), create the git repository."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,99 @@ def prune(project: Path, answers: dict[str, str]) -> None:
                 shutil.rmtree(path)
             else:
                 path.unlink(missing_ok=True)
+
+
+# Keys cookiecutter adds about this one run on this machine (output folder, local template copy, --checkout):
+# cruft records none of them, and they would make .cruft.json differ between machines.
+RUN_KEYS = frozenset({"_output_dir", "_repo_dir", "_checkout"})
+
+
+def made_by_cruft(answers: dict[str, str]) -> bool:
+    """True when cruft, not cookiecutter, is rendering: only cruft puts the template commit in the answers.
+
+    cruft writes .cruft.json itself once the hooks have run, and it renders the template again in a temporary
+    folder on every `cruft update`; a repository made there would end up in the diff it applies.
+    """
+    return "_commit" in answers
+
+
+def template_folder(repo_dir: str) -> Path | None:
+    """The absolute folder of a local template, or None when the template is not a local folder.
+
+    A relative path is relative to where cookiecutter was started, but this hook runs inside the new project.
+    cookiecutter runs hooks from within the template folder (`repo_dir`), so its process's working directory
+    is that folder (readable on Linux); elsewhere the shell's $PWD is the best guess.
+    """
+    if os.path.isabs(repo_dir):
+        candidates = [Path(repo_dir)]
+    else:
+        candidates = [Path(f"/proc/{os.getppid()}/cwd"), Path(os.environ.get("PWD", "")) / repo_dir]
+    for candidate in candidates:
+        if (candidate / "cookiecutter.json").is_file():
+            return candidate.resolve()
+    return None
+
+
+def template_source(given: str, folder: Path | None) -> str:
+    """Where cruft fetches the template from: the URL with `gh:`-style abbreviations expanded, or the folder."""
+    # Imported here, not at the top: only this step needs cookiecutter (the hook runs in cookiecutter's Python).
+    from cookiecutter.config import get_user_config
+    from cookiecutter.repository import expand_abbreviations, is_repo_url
+
+    expanded = expand_abbreviations(given, get_user_config()["abbreviations"])
+    if is_repo_url(expanded) or folder is None:
+        return expanded
+    return str(folder)
+
+
+def template_commit(folder: Path | None) -> str | None:
+    """The template checkout's HEAD when the folder is the top of a git work tree, else None."""
+    if folder is None or shutil.which("git") is None:
+        return None
+
+    def rev_parse(*args: str) -> str | None:
+        completed = subprocess.run(
+            ["git", "rev-parse", *args], cwd=folder, capture_output=True, text=True
+        )
+        return completed.stdout.strip() if completed.returncode == 0 else None
+
+    top = rev_parse("--show-toplevel")
+    # A template folder inside some other repository would need cruft's `directory`: record no commit.
+    if top is None or Path(top).resolve() != folder:
+        return None
+    return rev_parse("HEAD")
+
+
+def cruft_state(answers: dict[str, str], template: str, commit: str | None) -> dict[str, object]:
+    """What `cruft create` would write to .cruft.json for these answers."""
+    context = {k: v for k, v in answers.items() if k not in RUN_KEYS and k != "_template"}
+    context.update(_template=template, _commit=commit)  # last, where cruft puts them
+    return {
+        "template": template,
+        "commit": commit,
+        "checkout": None,
+        "context": {"cookiecutter": context},
+        "directory": None,
+    }
+
+
+def record_template(project: Path, answers: dict[str, str]) -> None:
+    """Write .cruft.json, so `cruft check` and `cruft update` work on a project cookiecutter made."""
+    # cookiecutter clones a remote template into `_repo_dir`; a local one is `_repo_dir` itself. Older
+    # cookiecutters set no `_repo_dir`: the given path is then the best there is.
+    folder = template_folder(answers.get("_repo_dir", answers["_template"]))
+    state = cruft_state(
+        answers, template_source(answers["_template"], folder), template_commit(folder)
+    )
+    if state["commit"] is None:
+        print(
+            "note: the template is not a git checkout, so .cruft.json records no commit: "
+            "`make template-check` and `make template-update` need one",
+            file=sys.stderr,
+        )
+    # The layout cruft writes (its utils/cruft.py json_dumps).
+    text = json.dumps(state, ensure_ascii=False, indent=2, separators=(",", ": ")) + "\n"
+    (project / ".cruft.json").write_text(text, encoding="utf-8")
 
 
 class GitError(RuntimeError):
@@ -67,6 +161,9 @@ def main() -> int:
     answers: dict[str, str] = json.loads(r"""{{ cookiecutter | jsonify }}""")
     project = Path.cwd()
     prune(project, answers)
+    if made_by_cruft(answers):
+        return 0  # cruft records the template and leaves git to the user (see made_by_cruft)
+    record_template(project, answers)  # before git, so the first commit has it
     if answers["init_git"] == "yes":
         try:
             init_git(project, answers)

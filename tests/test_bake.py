@@ -25,6 +25,7 @@ JINJA_LEFTOVER = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 GITHUB_EXPRESSION = re.compile(r"\$\{\{ [^{}]+ \}\}")  # ${{ ... }} in workflows is meant to stay
 
 BASE_FILES = {
+    ".cruft.json",
     ".github/dependabot.yml",
     ".github/workflows/ci.yml",
     ".github/workflows/release.yml",

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
+from cookiecutter.config import BUILTIN_ABBREVIATIONS
 
 from tests.conftest import TEMPLATE
+
+HOOKS = TEMPLATE / "hooks"
 
 BAD_ANSWERS = [
     ("project_slug", "Tumor Classifier"),
@@ -89,3 +94,73 @@ def test_unusual_but_valid_answers_pass(tmp_path: Path, answer: str) -> None:
     """Valid edge cases are not rejected."""
     completed = run_cookiecutter(tmp_path, answer, "init_git=no")
     assert completed.returncode == 0, completed.stderr
+
+
+def load_post_gen_hook() -> ModuleType:
+    """The post-gen hook as a module: its Jinja sits inside main(), which importing does not run."""
+    spec = importlib.util.spec_from_file_location("post_gen_project", HOOKS / "post_gen_project.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+post_gen = load_post_gen_hook()
+
+
+def test_cruft_state_keeps_answers_and_drops_this_machine() -> None:
+    """.cruft.json keeps the answers and the template's own keys, not cookiecutter's run details."""
+    answers = {
+        "project_name": "Churn Model",
+        "_extensions": ["hooks.literals.LiteralsExtension"],
+        "_template": "../cookiecutter-mlops",
+        "_output_dir": "/home/jane/projects",
+        "_repo_dir": "../cookiecutter-mlops",
+        "_checkout": None,
+    }
+    state = post_gen.cruft_state(answers, "/src/cookiecutter-mlops", "abc123")
+    assert state == {
+        "template": "/src/cookiecutter-mlops",
+        "commit": "abc123",
+        "checkout": None,
+        "context": {
+            "cookiecutter": {
+                "project_name": "Churn Model",
+                "_extensions": ["hooks.literals.LiteralsExtension"],
+                "_template": "/src/cookiecutter-mlops",
+                "_commit": "abc123",
+            }
+        },
+        "directory": None,
+    }
+
+
+def test_template_source_expands_abbreviations(tmp_path: Path) -> None:
+    """`gh:owner/name` is recorded as the URL cookiecutter cloned, which cruft can clone too."""
+    expected = BUILTIN_ABBREVIATIONS["gh"].format("acme/cookiecutter-mlops")
+    assert post_gen.template_source("gh:acme/cookiecutter-mlops", tmp_path) == expected
+    assert post_gen.template_source(".", tmp_path) == str(tmp_path), "a local folder: its path"
+
+
+def test_template_commit_only_for_the_top_of_a_repository(tmp_path: Path) -> None:
+    """The commit is HEAD of the template's own repository; a plain folder or a subfolder has none."""
+
+    def git(*args: str) -> str:
+        identity = ["-c", "user.name=T", "-c", "user.email=t@example.com"]
+        return subprocess.run(
+            ["git", *identity, *args], cwd=tmp_path, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    assert post_gen.template_commit(tmp_path) is None
+    git("init", "--quiet")
+    git("commit", "--quiet", "--allow-empty", "-m", "A")
+    (tmp_path / "sub").mkdir()
+    assert post_gen.template_commit(tmp_path.resolve()) == git("rev-parse", "HEAD")
+    assert post_gen.template_commit((tmp_path / "sub").resolve()) is None
+
+
+def test_only_cruft_renders_with_a_commit() -> None:
+    """cruft puts `_commit` in the answers; cookiecutter does not."""
+    assert post_gen.made_by_cruft({"_template": "x", "_commit": "abc123"})
+    assert not post_gen.made_by_cruft({"_template": "x", "_output_dir": "/tmp"})
