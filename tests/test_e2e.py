@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -297,3 +299,74 @@ def test_undeploy_leaves_no_process(installed_project: Path, serving_env: dict[s
     assert not (installed_project / ".mlflow/deploy/server.pid").exists()
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", int(serving_env["TUMOR_CLASSIFIER_SERVE_PORT"]))) != 0
+
+
+EXPERIMENT_RUNS = """
+import json
+from mlflow.tracking import MlflowClient
+from tumor_classifier.settings import load_settings
+s = load_settings()
+client = MlflowClient(s.resolved_tracking_uri)
+exp = client.get_experiment_by_name(s.experiment_name)
+runs = client.search_runs([exp.experiment_id], "tags.`tumor_classifier.dvc.experiment` != ''")
+print(json.dumps(sorted(
+    (r.data.tags["tumor_classifier.dvc.experiment"], r.data.params["model.learning_rate"], r.info.status)
+    for r in runs
+)))
+"""
+
+
+def dvc(project: Path, *args: str) -> str:
+    """Run the baked project's DVC; return what it printed."""
+    identity = {  # experiments are git commits: never depend on the machine's git identity
+        f"GIT_{role}_{part}": value
+        for role in ("AUTHOR", "COMMITTER")
+        for part, value in (("NAME", "t"), ("EMAIL", "t@example.com"))
+    }
+    completed = subprocess.run(
+        [project / ".venv/bin/dvc", *args],
+        cwd=project,
+        env={**project_env(), **identity},
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 0, f"dvc {' '.join(args)}:\n{completed.stdout}{completed.stderr}"
+    return completed.stdout
+
+
+def test_dvc_experiments_land_in_the_project_store(installed_project: Path) -> None:
+    """Temporary and queued DVC experiments (two workers) log to the project's own store, named."""
+    subprocess.run(["git", "add", "--all"], cwd=installed_project, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "trained"],
+        cwd=installed_project,
+        check=True,
+    )
+    dvc(installed_project, "exp", "run", "--temp", "-n", "temp-lr", "-S", "model.learning_rate=0.2")
+    for name, rate in (("queued-a", "0.3"), ("queued-b", "0.05")):
+        dvc(
+            installed_project,
+            "exp",
+            "run",
+            "--queue",
+            "-n",
+            name,
+            "-S",
+            f"model.learning_rate={rate}",
+        )
+    dvc(installed_project, "queue", "start", "-j", "2")
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and re.search(
+            r"Running|Queued", dvc(installed_project, "queue", "status")
+        ):
+            time.sleep(2)
+    finally:
+        dvc(installed_project, "queue", "stop", "--kill")  # no worker outlives the test
+    runs = project_python(installed_project, EXPERIMENT_RUNS)
+    assert runs == [
+        ["queued-a", "0.3", "FINISHED"],
+        ["queued-b", "0.05", "FINISHED"],
+        ["temp-lr", "0.2", "FINISHED"],
+    ]
+    assert "queued-a" in dvc(installed_project, "exp", "show", "--no-pager", "--csv")

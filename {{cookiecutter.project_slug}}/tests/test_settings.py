@@ -111,3 +111,19 @@ def test_a_project_root_that_does_not_exist_is_refused(
     monkeypatch.setenv(f"{ENV_PREFIX}PROJECT_ROOT", str(project_dir / "missing"))
     with pytest.raises(SettingsError, match=rf"{ENV_PREFIX}PROJECT_ROOT=.*is not a folder"):
         load_settings()
+
+
+def test_dvc_experiments_keep_the_store_at_home(
+    project_dir: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a DVC experiment's temporary copy, data stays in the copy; the store and logs stay home."""
+    copy = tmp_path_factory.mktemp("exps") / "tmp1234"
+    copy.mkdir()
+    (copy / "pyproject.toml").write_text((project_dir / "pyproject.toml").read_text())
+    monkeypatch.setenv("DVC_ROOT", str(project_dir))
+    settings = Settings(_env_file=None, project_root=copy)
+    assert settings.data_dir == copy.resolve() / "data"
+    assert settings.mlflow_dir == project_dir.resolve() / ".mlflow"
+    assert settings.log_dir == project_dir.resolve() / "logs"
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path_factory.mktemp("not-this-project")))
+    assert Settings(_env_file=None, project_root=copy).mlflow_dir == copy.resolve() / ".mlflow"

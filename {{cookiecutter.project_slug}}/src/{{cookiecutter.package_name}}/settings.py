@@ -12,7 +12,7 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .names import DISTRIBUTION, ENV_PREFIX, PROJECT_NAME
-from .project import find_project_root
+from .project import declares_project, find_project_root
 
 # Keys whose values never appear in a message: MLflow's credentials and anything named like a secret.
 SECRET_KEY = re.compile(r"PASSWORD|TOKEN|SECRET|CREDENTIAL|API_?KEY|ACCESS_KEY", re.IGNORECASE)
@@ -69,12 +69,19 @@ class Settings(BaseSettings):
             raise ValueError(f"{root} is not a folder")
         return root
 
-    @field_validator("params_file", "log_dir", "data_dir", "models_dir", "mlflow_dir")
+    @field_validator("params_file", "data_dir", "models_dir")
     @classmethod
     def _under_root(cls, value: Path, info: ValidationInfo) -> Path:
         # Relative paths mean "in the project", whatever the current directory is.
         root: Path = info.data.get("project_root", Path.cwd())
         return (root / value.expanduser()).resolve()
+
+    @field_validator("log_dir", "mlflow_dir")
+    @classmethod
+    def _under_home(cls, value: Path, info: ValidationInfo) -> Path:
+        # The store and the logs outlive a DVC experiment's temporary copy of the project: they stay home.
+        root: Path = info.data.get("project_root", Path.cwd())
+        return (home_of(root) / value.expanduser()).resolve()
 
     @property
     def resolved_tracking_uri(self) -> str:
@@ -90,6 +97,22 @@ class Settings(BaseSettings):
     def artifacts_dir(self) -> Path:
         """Where the embedded store keeps run artifacts."""
         return self.mlflow_dir / "artifacts"
+
+
+def home_of(root: Path) -> Path:
+    """The project a run belongs to: `root`, or inside a DVC experiment's temporary copy, the original.
+
+    `dvc exp run --temp` and queued experiments run the stages in a copy under `.dvc/tmp/exps/`, which DVC
+    deletes afterwards; DVC names the original in DVC_ROOT.
+    """
+    original = os.environ.get("DVC_ROOT")
+    if (
+        original
+        and Path(original).resolve() != root
+        and declares_project(Path(original) / "pyproject.toml")
+    ):
+        return Path(original).resolve()
+    return root
 
 
 def mask_credentials(uri: str) -> str:

@@ -141,3 +141,12 @@ def test_unreadable_params(
     found = tags()
     assert_degraded(found, "PermissionError", caplog)
     assert "git.commit" in found
+
+
+def test_runs_of_dvc_experiments_carry_the_experiment_name(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dvc exp run` names its experiment in DVC_EXP_NAME: the run is tagged with it."""
+    assert "dvc.experiment" not in tags()
+    monkeypatch.setenv("DVC_EXP_NAME", "regal-mart")
+    assert tags()["dvc.experiment"] == "regal-mart"

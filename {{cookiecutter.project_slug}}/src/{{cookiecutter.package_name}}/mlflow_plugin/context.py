@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import platform
 import subprocess
 from importlib.metadata import PackageNotFoundError, version
@@ -66,6 +67,8 @@ def dvc_tags(root: Path) -> dict[str, str]:
     never match the committed file, whereas these match the committed params.yaml and dvc.lock entries.
     """
     tags = {}
+    if experiment := os.environ.get("DVC_EXP_NAME"):  # set by `dvc exp run`: matches `dvc exp show`
+        tags["dvc.experiment"] = experiment
     if (root / "params.yaml").is_file():
         tags["params.sha256"] = file_sha256(root / "params.yaml")
     for path, md5 in dvc_output_hashes(root).items():

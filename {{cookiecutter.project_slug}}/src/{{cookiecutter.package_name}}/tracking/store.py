@@ -56,6 +56,7 @@ def active_client() -> MlflowClient:
 def project_experiment_id(settings: Settings, client: MlflowClient) -> str:
     """The id of the project's experiment in the client's store, created (with its kind tag) when missing."""
     import mlflow
+    from mlflow.exceptions import MlflowException
 
     experiment = client.get_experiment_by_name(settings.experiment_name)
     if experiment is not None:
@@ -66,8 +67,15 @@ def project_experiment_id(settings: Settings, client: MlflowClient) -> str:
         and mlflow.get_tracking_uri() == settings.resolved_tracking_uri
     )
     location = settings.artifacts_dir.as_uri() if own_store else None
-    return str(
-        client.create_experiment(
-            settings.experiment_name, artifact_location=location, tags=EXPERIMENT_KIND
+    try:
+        return str(
+            client.create_experiment(
+                settings.experiment_name, artifact_location=location, tags=EXPERIMENT_KIND
+            )
         )
-    )
+    except MlflowException:
+        # Another process (a parallel DVC queue worker) created it first: use theirs.
+        created = client.get_experiment_by_name(settings.experiment_name)
+        if created is None:
+            raise
+        return str(created.experiment_id)
