@@ -22,6 +22,7 @@ from _project import package, project_parser, run_in_project
 
 
 def main() -> None:
+    """Time run starts with the plugin active and inactive, and `tags()` alone; print the medians."""
     parser = project_parser(__doc__)
     parser.add_argument("--runs", type=int, default=40)
     args = parser.parse_args()

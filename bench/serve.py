@@ -31,12 +31,14 @@ from _project import package, project_parser, run_in_project
 
 
 def free_port() -> int:
+    """A loopback port that was free a moment ago."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
 def call(connection: http.client.HTTPConnection, path: str, body: bytes | None = None) -> Any:
+    """GET `path` (POST `body` when given) and return the decoded JSON; raise unless the status is 200."""
     method = "GET" if body is None else "POST"
     connection.request(method, path, body=body, headers={"Content-Type": "application/json"})
     response = connection.getresponse()
@@ -49,6 +51,7 @@ def call(connection: http.client.HTTPConnection, path: str, body: bytes | None =
 def launch(
     command: list[str], port: int, health: str, env: dict[str, str], log: Path
 ) -> tuple[subprocess.Popen[bytes], float]:
+    """Start a server in its own session; return it and the seconds until `health` answered 200."""
     start = time.perf_counter()
     with log.open("wb") as output:
         process = subprocess.Popen(
@@ -69,6 +72,7 @@ def launch(
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
+    """Terminate the server's process group, killing it if it has not exited within 10 s."""
     os.killpg(process.pid, signal.SIGTERM)
     try:
         process.wait(10)
@@ -114,6 +118,7 @@ def load(
 
 
 def main() -> None:
+    """Serve the champion with both servers in turn, drive each with the same load, print the results."""
     parser = project_parser(__doc__)
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--seconds", type=float, default=15.0)
@@ -173,12 +178,14 @@ def main() -> None:
             "/ping",
         ),
     }
-    results: dict[str, dict[str, Any]] = {}
+    # Per server: seconds to the first healthy answer, and the load results per (rows, concurrency).
+    ready: dict[str, float] = {}
+    results: dict[str, dict[tuple[int, int], dict[str, float]]] = {}
     answers = {}
     for label, (command, health) in servers.items():
         port = free_port()
         flag = ["--port", str(port)] if label == "this project" else ["-p", str(port)]
-        process, ready = launch(
+        process, ready[label] = launch(
             [*command, *flag], port, health, env, settings.log_dir / "bench-serve.log"
         )
         try:
@@ -193,7 +200,7 @@ def main() -> None:
             }
         finally:
             stop(process)
-        results[label] = {"ready": ready, **cells}
+        results[label] = cells
     ours, theirs = results["this project"], results["mlflow models serve"]
     same = answers["this project"] == answers["mlflow models serve"]
     print(f"identical predictions on 100 rows: {same}")
@@ -205,7 +212,7 @@ def main() -> None:
                 f"{label:<22}{size:>5}{concurrency:>5}{cell['rps']:>9.1f}{cell['p50']:>9.2f}{cell['p99']:>9.2f}"
             )
     print(f"\n{'time to first healthy answer':<34}{'this project':>14}{'mlflow':>10}")
-    print(f"{'':<34}{ours['ready']:>13.2f}s{theirs['ready']:>9.2f}s")
+    print(f"{'':<34}{ready['this project']:>13.2f}s{ready['mlflow models serve']:>9.2f}s")
     print("\nthroughput ratio (this project / mlflow models serve):")
     for key in ((1, 1), (1, 8), (100, 1), (100, 8)):
         print(

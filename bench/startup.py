@@ -19,6 +19,7 @@ from _project import QUIET_ENV, REPO, installed_project, project_parser, timed
 
 
 def main() -> None:
+    """Time the bake, a bare interpreter and the CLI, interleaved; print the medians."""
     parser = project_parser(__doc__)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()

@@ -21,6 +21,7 @@ from _project import package, project_parser, run_in_project
 
 
 def main() -> None:
+    """Time buffered and plain metric logging, interleaved; print the points/s of each."""
     parser = project_parser(__doc__)
     parser.add_argument("--points", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)

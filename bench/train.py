@@ -83,6 +83,7 @@ def untracked_per_stage(python: str, package: str, project: Path, env: dict[str,
 
 
 def reset(project: Path, keep_store: bool) -> None:
+    """Remove the pipeline's outputs (and the MLflow store unless `keep_store`), as before a first run."""
     for name in ("data", "models", "dvc.lock", "metrics.json", "reports", ".dvc/cache", ".dvc/tmp"):
         path = project / name
         if path.is_dir():
@@ -94,6 +95,7 @@ def reset(project: Path, keep_store: bool) -> None:
 
 
 def main() -> None:
+    """Time `make train` and its baselines on a copy of the project; print the medians and ratios."""
     parser = project_parser(__doc__)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()

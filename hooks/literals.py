@@ -1,8 +1,8 @@
-"""The one escaping path from an answer into generated code: the `literal` Jinja filter.
+r"""The one escaping path from an answer into generated code: the `literal` Jinja filter.
 
 `{{ cookiecutter.project_name | literal }}` renders a double-quoted string that is the same value in Python,
 TOML (a basic string) and YAML (a double-quoted scalar): JSON's escapes are a subset of all three. Characters
-stay readable (no \\uXXXX for non-ASCII); the pre-gen hook refuses the unprintable ones JSON would not escape.
+stay readable (no \uXXXX for non-ASCII); the pre-gen hook refuses the unprintable ones JSON would not escape.
 cookiecutter loads this through `_extensions` in cookiecutter.json, with the template folder on sys.path.
 """
 

@@ -50,7 +50,7 @@ def template_folder(repo_dir: str) -> Path | None:
     cookiecutter runs hooks from within the template folder (`repo_dir`), so its process's working directory
     is that folder (readable on Linux); elsewhere the shell's $PWD is the best guess.
     """
-    if os.path.isabs(repo_dir):
+    if Path(repo_dir).is_absolute():
         candidates = [Path(repo_dir)]
     else:
         candidates = [Path(f"/proc/{os.getppid()}/cwd"), Path(os.environ.get("PWD", "")) / repo_dir]
@@ -66,7 +66,7 @@ def template_source(given: str, folder: Path | None) -> str:
     from cookiecutter.config import get_user_config
     from cookiecutter.repository import expand_abbreviations, is_repo_url
 
-    expanded = expand_abbreviations(given, get_user_config()["abbreviations"])
+    expanded: str = expand_abbreviations(given, get_user_config()["abbreviations"])
     if is_repo_url(expanded) or folder is None:
         return expanded
     return str(folder)
@@ -92,7 +92,9 @@ def template_commit(folder: Path | None) -> str | None:
 
 def cruft_state(answers: dict[str, str], template: str, commit: str | None) -> dict[str, object]:
     """What `cruft create` would write to .cruft.json for these answers."""
-    context = {k: v for k, v in answers.items() if k not in RUN_KEYS and k != "_template"}
+    context: dict[str, str | None] = {
+        k: v for k, v in answers.items() if k not in RUN_KEYS and k != "_template"
+    }
     context.update(_template=template, _commit=commit)  # last, where cruft puts them
     return {
         "template": template,
@@ -157,6 +159,7 @@ def init_git(project: Path, answers: dict[str, str]) -> None:
 
 
 def main() -> int:
+    """Finish the bake in the project folder: prune, record the template, create the repository."""
     # The only Jinja in this file, read only when cookiecutter runs the rendered hook: the answers as JSON.
     answers: dict[str, str] = json.loads(r"""{{ cookiecutter | jsonify }}""")
     project = Path.cwd()

@@ -35,6 +35,7 @@ def _slugify(value: str) -> str:
 
 
 def check_slug(value: str) -> str | None:
+    """None for a valid project slug, else the rule it breaks with a suggested fix."""
     if SLUG.match(value):
         return None
     return (
@@ -44,6 +45,7 @@ def check_slug(value: str) -> str | None:
 
 
 def check_package(value: str) -> str | None:
+    """None for an importable package name that shadows nothing, else the rule it breaks."""
     if not PACKAGE.match(value) or not value.isidentifier():
         fixed = _slugify(value).replace("-", "_")
         return f"a lowercase Python identifier: letters, digits, underscores (e.g. '{fixed}')"
@@ -55,14 +57,17 @@ def check_package(value: str) -> str | None:
 
 
 def check_email(value: str) -> str | None:
+    """None for an email address, else the rule it breaks."""
     return None if EMAIL.match(value) else "an email address (e.g. 'jane.doe@example.com')"
 
 
 def check_version(value: str) -> str | None:
+    """None for a canonical PEP 440 version, else the rule it breaks."""
     return None if VERSION.match(value) else "a canonical PEP 440 version (e.g. '0.1.0')"
 
 
 def check_index_url(value: str) -> str | None:
+    """None for empty (PyPI) or a plain http(s) index URL, else the rule it breaks."""
     if not value:
         return None
     url = urlparse(value)
@@ -74,6 +79,7 @@ def check_index_url(value: str) -> str | None:
 
 
 def check_one_line(value: str) -> str | None:
+    """None for one non-empty line of printable text, else the rule it breaks."""
     # Any printable text is safe: it reaches code only through the `literal` filter. Control characters
     # (newlines, tabs, DEL, line separators) have no place in a name and would break TOML and YAML.
     if value.strip() and value.isprintable() and len(value) <= 200:
@@ -82,6 +88,7 @@ def check_one_line(value: str) -> str | None:
 
 
 def check_github_owner(value: str) -> str | None:
+    """None for a valid GitHub user or organisation name, else the rule it breaks."""
     if GITHUB_OWNER.match(value):
         return None
     return f"a GitHub user or organisation name (e.g. '{_slugify(value)}')"
@@ -112,6 +119,7 @@ def problems(answers: dict[str, object]) -> list[str]:
 
 
 def main() -> int:
+    """Print one line per invalid answer to stderr; return 1 if there was any, else 0."""
     # The only Jinja in this file, read only when cookiecutter runs the rendered hook: the answers as JSON.
     # Everything above is plain Python that the template's tests import.
     answers = json.loads(r"""{{ cookiecutter | jsonify }}""")

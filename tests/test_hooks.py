@@ -39,6 +39,7 @@ BAD_ANSWERS = [
 
 
 def run_cookiecutter(output: Path, *answers: str) -> subprocess.CompletedProcess[str]:
+    """Bake the template without prompts into `output`, with `key=value` answers; capture its output."""
     return subprocess.run(
         [
             sys.executable,
@@ -161,6 +162,6 @@ def test_template_commit_only_for_the_top_of_a_repository(tmp_path: Path) -> Non
 
 
 def test_only_cruft_renders_with_a_commit() -> None:
-    """cruft puts `_commit` in the answers; cookiecutter does not."""
+    """Only cruft puts `_commit` in the answers; cookiecutter does not."""
     assert post_gen.made_by_cruft({"_template": "x", "_commit": "abc123"})
     assert not post_gen.made_by_cruft({"_template": "x", "_output_dir": "/tmp"})

@@ -43,6 +43,7 @@ class Index:
     packages: Path
 
     def files(self) -> list[str]:
+        """The names of the files the index serves, sorted."""
         return sorted(path.name for path in self.packages.iterdir())
 
 
@@ -72,8 +73,8 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Index]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server_script = Path(sys.executable).parent / "pypi-server"
-    command = [server_script, "run", "-i", "127.0.0.1", "-p", str(port),
-               "-P", root / "htpasswd", "-a", "update", packages]  # fmt: skip
+    command: list[str | Path] = [server_script, "run", "-i", "127.0.0.1", "-p", str(port),
+                                 "-P", root / "htpasswd", "-a", "update", packages]  # fmt: skip
     with log.open("wb") as output:
         server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
     try:

@@ -31,6 +31,7 @@ README = "{{cookiecutter.project_slug}}/README.md"
 
 
 def git(repo: Path, *args: str) -> str:
+    """Run git in `repo` with a fixed identity; assert it succeeded and return its output."""
     completed = subprocess.run(
         ["git", *args], cwd=repo, env={**os.environ, **IDENTITY}, capture_output=True, text=True
     )
@@ -46,6 +47,7 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def commit_all(repo: Path, message: str) -> str:
+    """Commit everything in `repo` and return the new commit."""
     git(repo, "add", "--all")
     git(repo, "commit", "--quiet", "--no-verify", "-m", message)
     return git(repo, "rev-parse", "HEAD")
@@ -79,6 +81,7 @@ def template_repo(tmp_path: Path) -> Path:
 
 
 def bake_from(template: Path, out: Path, **answers: str) -> Path:
+    """Bake `template` with cookiecutter into `out`, with these answers; return the project folder."""
     return Path(
         cookiecutter(str(template), no_input=True, extra_context=answers, output_dir=str(out))
     )
@@ -161,8 +164,8 @@ def test_update_merges_template_changes_and_keeps_user_edits(
     commit_all(project, "Use our own seed")
     # and a template commit B that changes the same line and, elsewhere, the README.
     edit(template_repo / PARAMS, "seed: 42\n", "seed: 1234\n")
-    with (template_repo / README).open("a") as readme:
-        readme.write("\nA section added to the template in commit B.\n")
+    with (template_repo / README).open("a") as template_readme:
+        template_readme.write("\nA section added to the template in commit B.\n")
     commit_b = commit_all(template_repo, "B")
 
     checked = run_make(project, "-o", INSTALLED, "template-check", check=False)

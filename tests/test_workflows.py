@@ -62,6 +62,7 @@ def is_guard(step: dict[str, Any]) -> bool:
 
 
 def workflows(project: Path) -> list[Path]:
+    """The project's GitHub workflow files, sorted."""
     return sorted((project / ".github/workflows").glob("*.yml"))
 
 
