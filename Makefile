@@ -37,8 +37,15 @@ demo: $(INSTALLED) ## Bake a project with the defaults, install it, run its chec
 	$(MAKE) -C $(DEMO_DIR)/tumor-classifier install lint typecheck test train metrics
 	@echo "Demo project ready: $(abspath $(DEMO_DIR))/tumor-classifier (try: make -C $(DEMO_DIR)/tumor-classifier deploy)"
 
+# One end-to-end test looks at the MLflow UI page a user lands on with a real headless Chromium.
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
+		{ echo "error: the end-to-end tests need Chromium: install it (Debian: apt-get install chromium)" >&2; exit 1; }
+
 .PHONY: test
-test: $(INSTALLED) ## Run the template's tests: bake and hook tests, then the slow end-to-end ones
+test: $(INSTALLED) chromium ## Run the template's tests: bake and hook tests, then the slow end-to-end ones
 	$(PY) -m pytest -n 2 -m "not slow"
 	@# One process, in file order: the end-to-end tests share one installed bake and build on each other.
 	$(PY) -m pytest -m slow
@@ -56,9 +63,10 @@ bench: $(INSTALLED) ## Run the benchmarks against the demo project (run `make de
 	$(PY) bench/startup.py
 
 .PHONY: lint
-lint: $(INSTALLED) ## Lint the hooks, tests and benchmarks
+lint: $(INSTALLED) ## Lint and type-check the hooks, tests and benchmarks (the generated project's rules)
 	$(PY) -m ruff check hooks tests bench
 	$(PY) -m black --check hooks tests bench
+	$(PY) -m mypy
 
 .PHONY: clean
 clean: ## Remove the demo bake and caches (keeps .venv)

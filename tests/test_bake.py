@@ -49,6 +49,7 @@ BASE_FILES = {
     "src/{package}/logging.py",
     "src/{package}/names.py",
     "src/{package}/mlflow_plugin/__init__.py",
+    "src/{package}/mlflow_plugin/artifacts.py",
     "src/{package}/mlflow_plugin/context.py",
     "src/{package}/mlflow_plugin/experiment.py",
     "src/{package}/pipeline/__init__.py",
@@ -65,6 +66,7 @@ BASE_FILES = {
     "src/{package}/provenance.py",
     "src/{package}/serving/__init__.py",
     "src/{package}/serving/app.py",
+    "src/{package}/serving/commands.py",
     "src/{package}/serving/lifecycle.py",
     "src/{package}/serving/payloads.py",
     "src/{package}/settings.py",
@@ -102,6 +104,7 @@ BASE_FILES = {
     "tests/tracking/test_callbacks.py",
     "tests/tracking/test_metrics.py",
     "tests/tracking/test_runs.py",
+    "tests/tracking/test_store.py",
 }
 
 
@@ -116,6 +119,7 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
 
 
 def baked_files(project: Path) -> set[str]:
+    """The files a bake produced, relative to the project, outside .git."""
     return {
         path.relative_to(project).as_posix()
         for path in project.rglob("*")
@@ -124,6 +128,7 @@ def baked_files(project: Path) -> set[str]:
 
 
 def combination_id(answers: dict[str, str]) -> str:
+    """A test id naming the answers of one combination."""
     return "-".join(answers.values())
 
 
@@ -306,3 +311,40 @@ def test_package_code_is_plain_python() -> None:
         if JINJA_LEFTOVER.search(path.read_text())
     }
     assert templated == {"names.py", "__init__.py"}
+
+
+# The generated package's layers, lowest first: each imports only from layers below it (or inside itself).
+LAYERS = [
+    {"names", "provenance"},
+    {"project"},
+    {"settings"},
+    {"logging", "tracking"},
+    {"pipeline", "inference", "mlflow_plugin"},
+    {"promotion", "serving"},
+    {"cli"},
+    {"__main__"},
+]
+
+
+def package_imports(package: Path) -> set[tuple[str, str]]:
+    """(importer, imported) pairs of top-level parts of the package, from every import, lazy ones too."""
+    pairs = set()
+    for path in package.rglob("*.py"):
+        parts = path.relative_to(package).with_suffix("").parts
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = list(parts[: len(parts) - node.level])
+                target = [*base, *(node.module or "").split(".")] if node.module else base
+                names = [target] if node.module else [[*base, alias.name] for alias in node.names]
+                pairs |= {(parts[0], name[0]) for name in names if name and name[0] != parts[0]}
+    return pairs
+
+
+def test_package_layers_point_one_way(bake: Bake) -> None:
+    """Imports run from cli down to settings and names: never up a layer, never in a circle."""
+    package = bake() / "src" / "tumor_classifier"
+    rank = {part: level for level, parts in enumerate(LAYERS) for part in parts}
+    modules = {path.relative_to(package).with_suffix("").parts[0] for path in package.rglob("*.py")}
+    assert modules - {"__init__"} <= set(rank), f"give these a layer: {modules - set(rank)}"
+    upward = [(a, b) for a, b in package_imports(package) if b in rank and rank[b] >= rank[a]]
+    assert not upward, f"imports that do not point down a layer: {sorted(upward)}"

@@ -8,7 +8,7 @@ import signal
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,6 +16,8 @@ from . import __version__
 from .logging import configure_logging
 from .names import DESCRIPTION, DISTRIBUTION, ENV_PREFIX, PROJECT_NAME
 from .pipeline import PipelineError
+from .project import ROOT_VARIABLE
+from .serving.commands import serve, server
 from .settings import Settings, SettingsError, load_settings, mask_credentials
 
 if TYPE_CHECKING:  # params (YAML, pydantic models) load only for the commands that need them
@@ -157,86 +159,6 @@ def rollback(settings: Settings) -> None:
 
 
 @cli.command()
-@click.pass_obj
-def serve(settings: Settings) -> None:
-    """Serve the champion model in the foreground (Ctrl+C stops it)."""
-    import uvicorn
-
-    from .inference import ModelNotFoundError
-    from .serving.app import create_app
-
-    try:
-        app = create_app(settings)
-    except ModelNotFoundError as error:
-        raise click.ClickException(str(error)) from None
-    uvicorn.run(app, host=settings.serve_host, port=settings.serve_port)
-
-
-@cli.group()
-def server() -> None:
-    """Run the model server in the background (what make deploy/undeploy call)."""
-
-
-@server.command("start")
-@click.pass_obj
-def server_start(settings: Settings) -> None:
-    """(Re)start the background server, wait for health, send one smoke prediction."""
-    from .inference import ModelNotFoundError, resolve_version
-    from .serving import lifecycle
-
-    try:
-        version = resolve_version(settings, settings.serve_alias, None)
-        example = _smoke_payload(settings, version)
-        state = lifecycle.start(settings, version)
-        answer = lifecycle.request_json(f"{state['url']}/invocations", example)
-    except (lifecycle.ServerError, ModelNotFoundError) as error:
-        raise click.ClickException(str(error)) from None
-    click.echo(
-        f"serving {state['model']} version {state['version']} ({state['alias']}) at {state['url']}"
-    )
-    click.echo(f"smoke prediction: {answer['predictions']}")
-    body = json.dumps(example)
-    click.echo(
-        f"try: curl -s {state['url']}/invocations -H 'Content-Type: application/json' -d '{body}'"
-    )
-
-
-def _smoke_payload(settings: Settings, version: str) -> dict[str, object]:
-    """One row of the served version's own serving example, which MLflow saved beside the model.
-
-    Only that file is fetched: loading the model again here would add seconds to every deploy.
-    """
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
-    from .tracking.store import connect
-
-    connect(settings)
-    uri = f"models:/{settings.model_name}/{version}/serving_input_example.json"
-    try:
-        payload: dict[str, Any] = json.loads(
-            Path(mlflow.artifacts.download_artifacts(uri)).read_text()
-        )
-    except (MlflowException, OSError):
-        raise click.ClickException(
-            "the served model has no serving input example to smoke-test with"
-        ) from None
-    if "dataframe_split" in payload:
-        payload["dataframe_split"]["data"] = payload["dataframe_split"]["data"][:1]
-    return payload
-
-
-@server.command("stop")
-@click.pass_obj
-def server_stop(settings: Settings) -> None:
-    """Stop the background server, if one is running."""
-    from .serving import lifecycle
-
-    stopped = lifecycle.stop(lifecycle.ServerPaths.of(settings))
-    click.echo("server stopped" if stopped else "no server was running")
-
-
-@cli.command()
 @click.option("--input", "source", type=click.Path(path_type=Path), required=True)
 @click.option("--output", "target", type=click.Path(path_type=Path), required=True)
 @click.option("--alias", default="champion", show_default=True, help="Registry alias to use.")
@@ -260,24 +182,36 @@ def ui(settings: Settings, port: int) -> None:
     import os
     import shutil
 
-    mlflow = shutil.which("mlflow")
+    # The mlflow command of this environment, even when its bin folder is not on PATH.
+    beside = Path(sys.executable).with_name("mlflow")
+    mlflow = str(beside) if beside.is_file() else shutil.which("mlflow")
     if mlflow is None:
         raise click.ClickException("the mlflow command is not installed in this environment")
-    settings.mlflow_dir.mkdir(parents=True, exist_ok=True)
+    from .tracking.store import connect, project_experiment_id
+
+    experiment_id = project_experiment_id(settings, connect(settings))
+    # The UI opens on its GenAI overview unless told the workflow: the project trains classical models.
+    url = f"http://127.0.0.1:{port}/#/experiments/{experiment_id}?workflowType=machine_learning"
+    # The UI's server reads artifacts through the project's artifact plugin, which finds the project here.
+    os.environ[ROOT_VARIABLE] = str(settings.project_root)
+    click.echo(f"MLflow UI for {settings.safe_tracking_uri}: {url} (Ctrl+C stops it)")
+    sys.stdout.flush()  # exec replaces this process: nothing buffered would be printed
     uri = settings.resolved_tracking_uri
-    click.echo(
-        f"MLflow UI for {settings.safe_tracking_uri} on http://127.0.0.1:{port} (Ctrl+C stops it)"
-    )
     os.execv(
         mlflow,
         ["mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port", str(port)],
     )
 
 
+# The server's commands live with the server; the command line is one group all the same.
+cli.add_command(serve)
+cli.add_command(server)
+
+
 def interrupt_on_sigterm() -> None:
     """Turn SIGTERM (a CI timeout, `kill`) into KeyboardInterrupt, so a tracked run ends KILLED, flushed."""
 
-    def interrupt(number: int, frame: object) -> None:
+    def interrupt(_signal: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)

@@ -12,3 +12,5 @@ DISTRIBUTION = {{ cookiecutter.project_slug | literal }}
 # fmt: on
 PACKAGE = __name__.rpartition(".")[0]
 ENV_PREFIX = f"{PACKAGE.upper()}_"
+# The URI scheme of the project's artifacts (mlflow_plugin.artifacts; its entry point in pyproject.toml).
+ARTIFACT_SCHEME = f"{DISTRIBUTION}-artifacts"

@@ -15,7 +15,7 @@ from {{ cookiecutter.package_name }}.mlflow_plugin.experiment import (
     DEFAULT_EXPERIMENT_ID,
     ProjectExperimentProvider,
 )
-from {{ cookiecutter.package_name }}.names import DISTRIBUTION, ENV_PREFIX, PROJECT_NAME
+from {{ cookiecutter.package_name }}.names import ARTIFACT_SCHEME, DISTRIBUTION, ENV_PREFIX, PROJECT_NAME
 
 PROJECT = Path(__file__).parents[2]
 
@@ -58,6 +58,18 @@ def test_mlflow_registers_the_providers() -> None:
     names = json.loads(completed.stdout)
     assert "ProjectRunContextProvider" in names
     assert "ProjectExperimentProvider" in names
+
+
+def test_mlflow_knows_the_project_artifact_scheme() -> None:
+    """The artifact repository is registered for the project's scheme through its entry point."""
+    completed = fresh_python(
+        "from mlflow.store.artifact.artifact_repository_registry import "
+        "_artifact_repository_registry as r; "
+        f"print(type(r.get_artifact_repository('{ARTIFACT_SCHEME}:/x')).__name__)",
+        PROJECT,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "ProjectArtifactRepository"
 
 
 @pytest.fixture(scope="module")

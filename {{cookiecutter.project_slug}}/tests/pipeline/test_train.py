@@ -35,7 +35,7 @@ def test_learning_curve_has_one_point_per_iteration(dataset: pd.DataFrame, param
     x_train, y_train = features_and_target(splits.train, "target")
     x_val, y_val = features_and_target(splits.val, "target")
     model = fit_model(x_train, y_train, params.task, params.model, params.seed)
-    curve = list(staged_scores(model, x_val, y_val, params.task))
+    curve = list(staged_scores(model, x_val, y_val))
     assert len(curve) == model.n_iter_
     name = next(iter(curve[0]))
     first, last = curve[0][name], curve[-1][name]
@@ -48,6 +48,6 @@ def test_learning_curve_ends_at_the_final_scores(dataset: pd.DataFrame, params: 
     x_train, y_train = features_and_target(splits.train, "target")
     x_val, y_val = features_and_target(splits.val, "target")
     model = fit_model(x_train, y_train, params.task, params.model, params.seed)
-    last = list(staged_scores(model, x_val, y_val, params.task))[-1]
+    last = list(staged_scores(model, x_val, y_val))[-1]
     final = model_metrics(model, x_val, y_val, params.task)
     assert last == pytest.approx({name: final[name] for name in last})

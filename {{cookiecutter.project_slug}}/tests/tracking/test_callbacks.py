@@ -18,7 +18,7 @@ from {{ cookiecutter.package_name }}.tracking import (
 )
 
 
-class RecordingCallback:
+class RecordingCallback(RunCallback):
     """Records every call it gets, in order, into a shared list."""
 
     def __init__(self, name: str, calls: list[str]) -> None:
@@ -82,7 +82,10 @@ def test_loguru_callback_logs_the_run(experiment: str, caplog: pytest.LogCapture
     records = [(record.levelname, record.getMessage()) for record in caplog.records]
     started = f"run logged ({run.run_id}) started in experiment {experiment}"
     assert ("INFO", started) in records, f"no start record in {records}"
-    assert ("DEBUG", "step 3: {'loss': 0.5}") in records, f"no metrics record in {records}"
+    assert (
+        "DEBUG",
+        "run logged step 3: {'loss': 0.5}",
+    ) in records, f"no metrics record in {records}"
     assert ("INFO", f"run logged ({run.run_id}) ended FINISHED") in records, "no end record"
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
 from typing import Any
 
 import mlflow
@@ -15,6 +14,7 @@ from pydantic import BaseModel
 
 from {{ cookiecutter.package_name }}.tracking import (
     MetricFlushError,
+    RunCallback,
     TrackedRun,
     current_run,
     flatten_params,
@@ -30,14 +30,8 @@ class Config(BaseModel):
     layers: list[int] = [8, 4]
 
 
-class BrokenEndCallback:
+class BrokenEndCallback(RunCallback):
     """A callback whose on_run_end raises."""
-
-    def on_run_start(self, run: TrackedRun) -> None:
-        """Nothing at start."""
-
-    def on_metrics(self, run: TrackedRun, metrics: Mapping[str, float], step: int | None) -> None:
-        """Nothing on metrics."""
 
     def on_run_end(self, run: TrackedRun, status: str) -> None:
         """Fail."""
@@ -235,7 +229,7 @@ def test_decorator_fails_the_run_on_error(experiment: str, client: MlflowClient)
 def test_flatten_params() -> None:
     """Nested mappings and models become dotted keys; long values are cut to MLflow's limit."""
     params: dict[str, Any] = {
-        "a": dict(b=dict(c=1)),
+        "a": {"b": {"c": 1}},
         "m": Config(),
         "nested": {"config": Config(depth=5)},
         "l": [1, 2],

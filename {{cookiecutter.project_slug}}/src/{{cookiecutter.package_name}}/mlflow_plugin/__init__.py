@@ -1,7 +1,8 @@
-"""MLflow plugins of this project, declared as entry points in pyproject.toml (standard library only).
+"""MLflow plugins of this project, declared as entry points in pyproject.toml.
 
 MLflow imports these classes while `import mlflow` runs: a module here that imports anything heavy, or
-anything that imports mlflow, would make MLflow drop the plugin with only a warning.
+anything of mlflow's beyond the one class it extends, would make MLflow drop the plugin with only a warning.
+The providers import only the standard library; the artifact repository, only the MLflow class it extends.
 """
 
 import sys

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from loguru import logger
@@ -15,15 +15,18 @@ from ..settings import Settings
 from . import PipelineError
 from .metrics import curve_metrics, model_metrics, rmse, score_test_split
 from .model import MODEL_DIR, TRUSTED_TYPES, Model, fit_model
-from .params import Params, Task
+from .params import Params
 from .plots import draw, evaluation_plots
-from .prepare import features_and_target, read_splits
+from .prepare import Splits, features_and_target, read_splits
+
+if TYPE_CHECKING:
+    from ..tracking import RunCallback, TrackedRun
 
 RUN_FILE = "run.json"
 
 
 def staged_scores(
-    model: Model, features: pd.DataFrame, target: pd.Series, task: Task
+    model: Model, features: pd.DataFrame, target: pd.Series
 ) -> Iterator[dict[str, float]]:
     """Validation scores after each boosting iteration (the learning curve).
 
@@ -45,52 +48,56 @@ def log_plots(plots: dict[str, pd.DataFrame]) -> None:
         mlflow.log_figure(draw(name, data), f"plots/{name}.png")
 
 
+def consumed_data_hash(settings: Settings) -> str:
+    """The md5 DVC recorded for the prepared data this run trains on ("" before the first `dvc repro`)."""
+    try:
+        return dvc_output_hashes(settings.project_root).get("data/prepared", "")
+    except ValueError as error:  # a corrupt dvc.lock: the message names it
+        raise PipelineError(f"{error}; restore it from git (git checkout dvc.lock)") from None
+
+
+def callbacks_of(params: Params) -> list[RunCallback]:
+    """The run's callbacks: loguru logging, and the alerts of params.yaml."""
+    from ..tracking import LoguruCallback, ThresholdAlertCallback
+
+    limits = {name: (bounds.min, bounds.max) for name, bounds in params.alerts.limits.items()}
+    return [LoguruCallback(), ThresholdAlertCallback(limits, fail=params.alerts.fail)]
+
+
+def log_scores(tracked: TrackedRun, model: Model, splits: Splits, params: Params) -> None:
+    """The learning curve, the final validation scores and the test scores, into the run."""
+    x_val, y_val = features_and_target(splits.val, params.data.target)
+    for step, scores in enumerate(staged_scores(model, x_val, y_val), start=1):
+        tracked.log_metrics({f"val_{name}": value for name, value in scores.items()}, step=step)
+    final = model_metrics(model, x_val, y_val, params.task)
+    tracked.log_metrics({f"val_{name}": value for name, value in final.items()})
+    test = score_test_split(model, splits.test, params)
+    tracked.log_metrics({f"test_{name}": value for name, value in test.items()})
+    tracked.flush()
+    x_test, y_test = features_and_target(splits.test, params.data.target)
+    log_plots(evaluation_plots(model, x_test, y_test, params.task))
+
+
 def run(settings: Settings, params: Params) -> dict[str, Any]:
     """Stage runner: fit, log the run and the model to MLflow, register it, write models/."""
     # MLflow loads only here, so the pure functions above import without it (in tests, notebooks, evaluate).
-    from ..tracking import (
-        LoguruCallback,
-        RunCallback,
-        ThresholdAlertCallback,
-        tracked_run,
-    )
+    from ..tracking import tracked_run
     from ..tracking.registry import log_and_register
     from ..tracking.store import connect, project_experiment_id
 
     splits = read_splits(settings.data_dir)
     x_train, y_train = features_and_target(splits.train, params.data.target)
-    x_val, y_val = features_and_target(splits.val, params.data.target)
-    x_test, y_test = features_and_target(splits.test, params.data.target)
-    try:
-        data_hash = dvc_output_hashes(settings.project_root).get("data/prepared", "")
-    except ValueError as error:  # a corrupt dvc.lock: the message names it
-        raise PipelineError(f"{error}; restore it from git (git checkout dvc.lock)") from None
-    callbacks: list[RunCallback] = [
-        LoguruCallback(),
-        ThresholdAlertCallback(
-            {name: (b.min, b.max) for name, b in params.alerts.limits.items()},
-            fail=params.alerts.fail,
-        ),
-    ]
-    experiment_id = project_experiment_id(settings, connect(settings))
-    tracked_params = params.model_dump(include={"task", "seed", "data", "split", "model"})
+    data_hash = consumed_data_hash(settings)
     with tracked_run(
         "train",
-        params=tracked_params,
+        params=params.model_dump(include={"task", "seed", "data", "split", "model"}),
         tags={"data.md5": data_hash},
-        callbacks=callbacks,
-        experiment_id=experiment_id,
+        callbacks=callbacks_of(params),
+        experiment_id=project_experiment_id(settings, connect(settings)),
     ) as tracked:
-        logger.info("training on {} rows, validating on {}", len(x_train), len(x_val))
+        logger.info("training on {} rows, validating on {}", len(x_train), len(splits.val))
         model = fit_model(x_train, y_train, params.task, params.model, params.seed)
-        for step, scores in enumerate(staged_scores(model, x_val, y_val, params.task), start=1):
-            tracked.log_metrics({f"val_{name}": value for name, value in scores.items()}, step=step)
-        final = model_metrics(model, x_val, y_val, params.task)
-        tracked.log_metrics({f"val_{name}": value for name, value in final.items()})
-        test = score_test_split(model, splits.test, params)
-        tracked.log_metrics({f"test_{name}": value for name, value in test.items()})
-        tracked.flush()
-        log_plots(evaluation_plots(model, x_test, y_test, params.task))
+        log_scores(tracked, model, splits, params)
         version = log_and_register(
             model,
             x_train.head(5),

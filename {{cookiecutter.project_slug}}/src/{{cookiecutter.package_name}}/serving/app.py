@@ -93,24 +93,26 @@ def create_app(
     # Small online batches are faster on one thread than after waking a pool (about 3x here).
     threadpool_limits(settings.serve_threads)
     loaded = model or load_model(settings, alias=settings.serve_alias)
-    started = time.monotonic()
-    columns = list(loaded.columns)
-    row = row_model(loaded)
-    request_model = create_model(
-        "PredictRequest",
-        rows=(list[row], Field(min_length=1, max_length=settings.serve_max_rows)),  # type: ignore[valid-type]
-    )
     app = FastAPI(
         title=f"{loaded.name} model server",
         version=loaded.version,
         description=f"Serves {loaded.name} version {loaded.version} (alias: {loaded.alias}).",
     )
-
     app.add_middleware(BodyLimit, limit=settings.serve_max_body_bytes)
 
     @app.exception_handler(BodyTooLarge)
-    async def body_too_large(request: Request, problem: BodyTooLarge) -> Response:
+    async def body_too_large(_request: Request, problem: BodyTooLarge) -> Response:
         return error(problem.status_code, str(problem.detail))
+
+    add_health(app, loaded, instance)
+    add_invocations(app, loaded, settings.serve_max_rows)
+    add_predict(app, loaded, settings.serve_max_rows)
+    return app
+
+
+def add_health(app: FastAPI, loaded: LoadedModel, instance: str | None) -> None:
+    """GET /health: the model being served, for how long, and (under `server start`) which instance."""
+    started = time.monotonic()
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
@@ -124,6 +126,11 @@ def create_app(
             "instance": instance,
         }
 
+
+def add_invocations(app: FastAPI, loaded: LoadedModel, max_rows: int) -> None:
+    """POST /invocations: MLflow's scoring protocol."""
+    columns = list(loaded.columns)
+
     @app.post("/invocations")
     async def invocations(request: Request) -> Response:
         """MLflow's scoring protocol: the same payloads and answers as `mlflow models serve`."""
@@ -133,8 +140,8 @@ def create_app(
             # Parsing and math run off the event loop: a large batch must not stall /health and the
             # other clients.
             frame = await run_in_threadpool(frame_from_body, body, content_type, columns)
-            if len(frame) > settings.serve_max_rows:
-                return error(413, f"more than {settings.serve_max_rows} rows")
+            if len(frame) > max_rows:
+                return error(413, f"more than {max_rows} rows")
             predictions = await run_in_threadpool(loaded.predict, frame)
         except InputError as problem:
             return error(400, str(problem), problem.field)
@@ -144,6 +151,16 @@ def create_app(
         ) as problem:  # the model rejected values the signature allowed
             return error(400, f"the model cannot score these rows: {problem}")
         return JSONResponse({"predictions": predictions})
+
+
+def add_predict(app: FastAPI, loaded: LoadedModel, max_rows: int) -> None:
+    """POST /predict: typed rows, validated against the model's signature (and listed in /docs)."""
+    columns = list(loaded.columns)
+    row = row_model(loaded)
+    request_model = create_model(
+        "PredictRequest",
+        rows=(list[row], Field(min_length=1, max_length=max_rows)),  # type: ignore[valid-type]
+    )
 
     @app.post("/predict")
     async def predict(body: request_model) -> dict[str, Any]:
@@ -157,8 +174,6 @@ def create_app(
         except InputError as problem:
             return error(422, str(problem), problem.field)  # type: ignore[return-value]
         return {"predictions": predictions, "model": loaded.name, "version": loaded.version}
-
-    return app
 
 
 def app_from_environment() -> FastAPI:

@@ -3,12 +3,12 @@
 from .callbacks import (
     LoguruCallback,
     MetricAlertError,
-    RunCallback,
     ThresholdAlertCallback,
 )
 from .metrics import BufferedMetricLogger
 from .runs import (
     MetricFlushError,
+    RunCallback,
     TrackedRun,
     current_run,
     flatten_params,

@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from loguru import logger
 
-if TYPE_CHECKING:
-    from .runs import TrackedRun
+from .runs import RunCallback, TrackedRun
 
 
-@runtime_checkable
-class RunCallback(Protocol):
-    """What a run calls: once at start, on every metrics call, once at the end with its status."""
-
-    def on_run_start(self, run: TrackedRun) -> None:
-        """The run has started; its params are logged."""
-
-    def on_metrics(self, run: TrackedRun, metrics: Mapping[str, float], step: int | None) -> None:
-        """Metrics were logged (called before they are buffered)."""
-
-    def on_run_end(self, run: TrackedRun, status: str) -> None:
-        """The run is ending with FINISHED, FAILED or KILLED; buffered metrics are flushed."""
-
-
-class LoguruCallback:
+class LoguruCallback(RunCallback):
     """Logs the run's life through loguru: start and end at INFO (WARNING unless FINISHED)."""
 
     def on_run_start(self, run: TrackedRun) -> None:
@@ -34,7 +18,8 @@ class LoguruCallback:
 
     def on_metrics(self, run: TrackedRun, metrics: Mapping[str, float], step: int | None) -> None:
         """Log metrics at DEBUG (they can be many)."""
-        logger.debug("step {}: {}", step, {key: round(value, 6) for key, value in metrics.items()})
+        rounded = {key: round(value, 6) for key, value in metrics.items()}
+        logger.debug("run {} step {}: {}", run.name, step, rounded)
 
     def on_run_end(self, run: TrackedRun, status: str) -> None:
         """Log the final status; a failed or killed run is a warning."""
@@ -52,7 +37,7 @@ class MetricAlertError(RuntimeError):
         self.limit = limit
 
 
-class ThresholdAlertCallback:
+class ThresholdAlertCallback(RunCallback):
     """Warns, and tags the run `alert.<metric>`, when a final metric crosses a limit; can fail it.
 
     `limits` maps a metric to its (min, max), either of which may be None. Only metrics logged
@@ -66,9 +51,6 @@ class ThresholdAlertCallback:
         self.limits = dict(limits)
         self.fail = fail
 
-    def on_run_start(self, run: TrackedRun) -> None:
-        """Nothing to do at start."""
-
     def on_metrics(self, run: TrackedRun, metrics: Mapping[str, float], step: int | None) -> None:
         """Check each limited metric of a final (step-less) metrics call."""
         if step is not None:
@@ -79,9 +61,6 @@ class ThresholdAlertCallback:
                 self._alert(run, name, value, low, "below the minimum")
             elif high is not None and value > high:
                 self._alert(run, name, value, high, "above the maximum")
-
-    def on_run_end(self, run: TrackedRun, status: str) -> None:
-        """Nothing to do at the end."""
 
     def _alert(self, run: TrackedRun, name: str, value: float, limit: float, side: str) -> None:
         problem = f"{name} = {value:.4g} is {side} {limit:g}"

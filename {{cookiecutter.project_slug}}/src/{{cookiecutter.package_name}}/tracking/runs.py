@@ -7,14 +7,13 @@ import inspect
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, runtime_checkable
 
 import mlflow
 from loguru import logger
 from mlflow.entities import Param, RunTag
 from pydantic import BaseModel
 
-from .callbacks import RunCallback
 from .metrics import BufferedMetricLogger
 from .store import active_client
 
@@ -39,6 +38,29 @@ def flatten_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, str
         else:
             flat[name] = str(value)[:PARAM_VALUE_LIMIT]
     return flat
+
+
+@runtime_checkable
+class RunCallback(Protocol):
+    """What a run calls: once at start, on every metrics call, once at the end with its status.
+
+    Any class with these three methods is a RunCallback; subclass it to inherit the no-op ones you skip.
+    (The defaults ignore their arguments, which the methods that override them use: hence the noqa.)
+    """
+
+    def on_run_start(self, run: TrackedRun) -> None:  # noqa: ARG002
+        """The run has started; its params are logged."""
+        return  # a no-op by default, not an abstract method
+
+    def on_metrics(
+        self, run: TrackedRun, metrics: Mapping[str, float], step: int | None  # noqa: ARG002
+    ) -> None:
+        """Metrics were logged (called before they are buffered)."""
+        return  # a no-op by default, not an abstract method
+
+    def on_run_end(self, run: TrackedRun, status: str) -> None:  # noqa: ARG002
+        """The run is ending with FINISHED, FAILED or KILLED; buffered metrics are flushed."""
+        return  # a no-op by default, not an abstract method
 
 
 class TrackedRun:

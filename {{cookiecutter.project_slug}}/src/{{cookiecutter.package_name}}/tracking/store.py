@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..names import ARTIFACT_SCHEME
 from ..settings import Settings
 
 if TYPE_CHECKING:
@@ -61,12 +62,13 @@ def project_experiment_id(settings: Settings, client: MlflowClient) -> str:
     experiment = client.get_experiment_by_name(settings.experiment_name)
     if experiment is not None:
         return str(experiment.experiment_id)
-    # In the embedded store, artifacts go to the project's folder, never to the current directory.
+    # In the embedded store, artifacts go to the project's folder, named relative to it (see
+    # mlflow_plugin/artifacts.py): moving or copying the project keeps every run and model loadable.
     own_store = (
         settings.tracking_uri is None
         and mlflow.get_tracking_uri() == settings.resolved_tracking_uri
     )
-    location = settings.artifacts_dir.as_uri() if own_store else None
+    location = f"{ARTIFACT_SCHEME}:/" if own_store else None
     try:
         return str(
             client.create_experiment(
