@@ -35,6 +35,10 @@ BAD_ANSWERS = [
     ("package_index_url", "mirror.example.org/simple"),
     ("github_owner", "-owner"),
     ("author_name", "   "),
+    ("package_index_url", 'https://mirror.example.org/simple"; rm -rf ~'),
+    ("package_index_url", "https://mirror.example.org/sim ple"),
+    ("project_name", "Tab\tinside"),
+    ("description", "Two\u2028lines"),
 ]
 
 
@@ -165,3 +169,22 @@ def test_only_cruft_renders_with_a_commit() -> None:
     """Only cruft puts `_commit` in the answers; cookiecutter does not."""
     assert post_gen.made_by_cruft({"_template": "x", "_commit": "abc123"})
     assert not post_gen.made_by_cruft({"_template": "x", "_output_dir": "/tmp"})
+
+
+def test_a_failed_git_step_names_its_subcommand(tmp_path: Path) -> None:
+    """The post-gen warning says which git subcommand failed, even when git options precede it."""
+    with pytest.raises(post_gen.GitError, match=r"^git commit failed: ") as caught:
+        post_gen.git(tmp_path, "commit", "-m", "x", options=("-c", "user.name=t"))
+    assert "-c" not in str(caught.value).split(":")[0]
+
+
+def test_the_pre_gen_checks_import_without_cookiecutter() -> None:
+    """The pre-gen hook is plain Python: its checks run as functions, one message per bad answer."""
+    spec = importlib.util.spec_from_file_location("pre_gen_project", HOOKS / "pre_gen_project.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    found = module.problems({"project_slug": "Bad Slug", "package_index_url": "http://x/simple'"})
+    assert [line.split(":")[0] for line in found][:2] == ["project_name", "project_slug"]
+    assert any(line.startswith("package_index_url:") for line in found)

@@ -91,3 +91,12 @@ def test_missing_values_only_where_training_had_them(loaded_model: LoadedModel) 
         loaded_model.predict(frame)
     lenient = replace(loaded_model, nullable=frozenset({column}))
     assert len(lenient.predict(frame)) == len(frame)
+
+
+def test_a_long_list_of_bad_columns_is_cut_short(loaded_model: LoadedModel) -> None:
+    """Hundreds of unknown columns give a short error that counts them, not the whole list back."""
+    extra = pd.DataFrame({f"extra_{i}": [1.0] * len(rows(loaded_model)) for i in range(300)})
+    frame = pd.concat([rows(loaded_model).reset_index(drop=True), extra], axis=1)
+    with pytest.raises(InputError, match=r"unknown columns: extra_0, .*\(300 in all\)") as caught:
+        loaded_model.predict(frame)
+    assert len(str(caught.value)) < 200

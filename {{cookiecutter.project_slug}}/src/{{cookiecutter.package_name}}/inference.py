@@ -38,6 +38,12 @@ class InputError(ValueError):
         self.field = field
 
 
+def listing(names: list[str], shown: int = 5) -> str:
+    """The first few names, and how many there are in all: an error stays small whatever the input."""
+    head = ", ".join(name[:40] for name in names[:shown])
+    return head if len(names) <= shown else f"{head}, ... ({len(names)} in all)"
+
+
 @dataclass(frozen=True)
 class LoadedModel:
     """A registered model version, loaded once, with the input contract of its signature."""
@@ -65,10 +71,10 @@ class LoadedModel:
         given = [str(name) for name in frame.columns]
         missing = [name for name in self.columns if name not in given]
         if missing:
-            raise InputError(f"missing columns: {', '.join(missing)}", missing[0])
+            raise InputError(f"missing columns: {listing(missing)}", missing[0])
         extra = [name for name in given if name not in self.columns]
         if extra:
-            raise InputError(f"unknown columns: {', '.join(extra)}", extra[0])
+            raise InputError(f"unknown columns: {listing(extra)}", extra[0])
         frame = frame[list(self.columns)]
         kinds = set(self.columns.values())
         if len(kinds) == 1:  # the common case: one numpy conversion instead of one per column

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,7 @@ def test_evaluate_agrees_with_the_tracked_run(
     logged = (
         MlflowClient(project.resolved_tracking_uri).get_run(str(trained["run_id"])).data.metrics
     )
-    scores = evaluate.read_metrics(project.project_root)
+    scores = json.loads((project.project_root / evaluate.METRICS_FILE).read_text())
     assert scores == pytest.approx({name: logged[f"test_{name}"] for name in scores})
 
 
@@ -90,7 +91,7 @@ def test_metrics_are_reproducible(
     project: Settings, params: Params, trained: dict[str, object]
 ) -> None:
     """Training again with the same params and data gives identical test metrics."""
-    first = evaluate.read_metrics(project.project_root)
+    first = json.loads((project.project_root / evaluate.METRICS_FILE).read_text())
     train.run(project, params)
     assert evaluate.run(project, params) == first
 

@@ -7,7 +7,6 @@ stage scores the DVC-tracked model folder without MLflow: skops reads the model 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from loguru import logger
 
@@ -35,10 +34,4 @@ def run(settings: Settings, params: Params) -> dict[str, float]:
     for name, data in evaluation_plots(model, features, target, params.task).items():
         data.to_csv(plots_dir / f"{name}.csv", index=False)
     logger.info("test metrics: {}", {name: round(value, 4) for name, value in scores.items()})
-    return scores
-
-
-def read_metrics(root: Path) -> dict[str, float]:
-    """The test metrics the last evaluation wrote."""
-    scores: dict[str, float] = json.loads((root / METRICS_FILE).read_text())
     return scores
