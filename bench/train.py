@@ -48,26 +48,28 @@ prepare.run(settings, params)
     "train": """
 import joblib
 from PACKAGE.pipeline import plots, prepare, train
-from PACKAGE.pipeline.metrics import model_metrics
+from PACKAGE.pipeline.metrics import model_metrics, score_test_split
+from PACKAGE.pipeline.model import fit_model
 splits = prepare.read_splits(settings.data_dir)
-x, y = train.features_and_target(splits.train, params.data.target)
-xv, yv = train.features_and_target(splits.val, params.data.target)
-xt, yt = train.features_and_target(splits.test, params.data.target)
-model = train.fit_model(x, y, params.task, params.model, params.seed)
-list(train.staged_scores(model, xv, yv, params.task))
+x, y = prepare.features_and_target(splits.train, params.data.target)
+xv, yv = prepare.features_and_target(splits.val, params.data.target)
+xt, yt = prepare.features_and_target(splits.test, params.data.target)
+model = fit_model(x, y, params.task, params.model, params.seed)
+list(train.staged_scores(model, xv, yv))
 model_metrics(model, xv, yv, params.task)
-model_metrics(model, xt, yt, params.task)
+score_test_split(model, splits.test, params)
 plots.evaluation_plots(model, xt, yt, params.task)
 settings.models_dir.mkdir(exist_ok=True)
 joblib.dump(model, settings.models_dir / "untracked.joblib")
 """,
     "evaluate": """
 import joblib
-from PACKAGE.pipeline import plots, prepare, train
-from PACKAGE.pipeline.metrics import model_metrics
+from PACKAGE.pipeline import plots, prepare
+from PACKAGE.pipeline.metrics import score_test_split
 model = joblib.load(settings.models_dir / "untracked.joblib")
-xt, yt = train.features_and_target(prepare.read_splits(settings.data_dir).test, params.data.target)
-model_metrics(model, xt, yt, params.task)
+test = prepare.read_splits(settings.data_dir).test
+score_test_split(model, test, params)
+xt, yt = prepare.features_and_target(test, params.data.target)
 for name, data in plots.evaluation_plots(model, xt, yt, params.task).items():
     data.to_csv(settings.models_dir / f"untracked-{name}.csv", index=False)
 """,
