@@ -153,6 +153,11 @@ def test_bake_renders_cleanly(bake: Bake, answers: dict[str, str]) -> None:
                 yaml.safe_load(path.read_text())
             elif path.suffix == ".json":
                 json.loads(path.read_text())
+    assert_lint_clean(project)
+
+
+def assert_lint_clean(project: Path, label: str = "") -> None:
+    """The baked project passes its own ruff and black configuration, as generated."""
     for tool in (["ruff", "check"], ["black", "--check", "--quiet"]):
         completed = subprocess.run(
             [sys.executable, "-m", *tool, "src", "tests"],
@@ -160,7 +165,7 @@ def test_bake_renders_cleanly(bake: Bake, answers: dict[str, str]) -> None:
             capture_output=True,
             text=True,
         )
-        assert completed.returncode == 0, f"{tool[0]}: {completed.stdout}{completed.stderr}"
+        assert completed.returncode == 0, f"{label}{tool[0]}: {completed.stdout}{completed.stderr}"
 
 
 @pytest.mark.parametrize("answers", COMBINATIONS, ids=combination_id)
@@ -291,15 +296,7 @@ def test_hostile_answers_stay_data(bake: Bake, name: str) -> None:
 @pytest.mark.parametrize("name", ["Aardvark", "Zebra Model", "tests alike", "Ünïcode Näme!"])
 def test_any_accepted_name_bakes_lint_clean_code(bake: Bake, name: str) -> None:
     """Import order and formatting hold whether the package sorts before or after `tests`."""
-    project = bake(project_name=name)
-    for tool in (["ruff", "check"], ["black", "--check", "--quiet"]):
-        completed = subprocess.run(
-            [sys.executable, "-m", *tool, "src", "tests"],
-            cwd=project,
-            capture_output=True,
-            text=True,
-        )
-        assert completed.returncode == 0, f"{name}: {tool[0]}: {completed.stdout}{completed.stderr}"
+    assert_lint_clean(bake(project_name=name), f"{name}: ")
 
 
 def test_package_code_is_plain_python() -> None:

@@ -101,9 +101,9 @@ def test_unusual_but_valid_answers_pass(tmp_path: Path, answer: str) -> None:
     assert completed.returncode == 0, completed.stderr
 
 
-def load_post_gen_hook() -> ModuleType:
-    """The post-gen hook as a module: its Jinja sits inside main(), which importing does not run."""
-    spec = importlib.util.spec_from_file_location("post_gen_project", HOOKS / "post_gen_project.py")
+def load_hook(name: str) -> ModuleType:
+    """A hook as a module: its Jinja sits inside main(), which importing does not run."""
+    spec = importlib.util.spec_from_file_location(name, HOOKS / f"{name}.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -111,7 +111,7 @@ def load_post_gen_hook() -> ModuleType:
     return module
 
 
-post_gen = load_post_gen_hook()
+post_gen = load_hook("post_gen_project")
 
 
 def test_cruft_state_keeps_answers_and_drops_this_machine() -> None:
@@ -180,11 +180,8 @@ def test_a_failed_git_step_names_its_subcommand(tmp_path: Path) -> None:
 
 def test_the_pre_gen_checks_import_without_cookiecutter() -> None:
     """The pre-gen hook is plain Python: its checks run as functions, one message per bad answer."""
-    spec = importlib.util.spec_from_file_location("pre_gen_project", HOOKS / "pre_gen_project.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    found = module.problems({"project_slug": "Bad Slug", "package_index_url": "http://x/simple'"})
+    found = load_hook("pre_gen_project").problems(
+        {"project_slug": "Bad Slug", "package_index_url": "http://x/simple'"}
+    )
     assert [line.split(":")[0] for line in found][:2] == ["project_name", "project_slug"]
     assert any(line.startswith("package_index_url:") for line in found)

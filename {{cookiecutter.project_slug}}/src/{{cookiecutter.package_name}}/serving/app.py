@@ -4,9 +4,8 @@
 import asyncio
 import os
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
@@ -37,7 +36,6 @@ def row_model(model: LoadedModel) -> type[BaseModel]:
     return create_model("Row", __config__=ConfigDict(extra="forbid", strict=False), **fields)
 
 
-T = TypeVar("T")
 MESSAGE_LIMIT = 300  # characters of an error message: a small request never gets a large error back
 
 
@@ -133,11 +131,6 @@ def scoring_thread(math_threads: int) -> ThreadPoolExecutor:
     )
 
 
-async def off_the_loop(scoring: ThreadPoolExecutor, function: Callable[..., T], *args: Any) -> T:
-    """Run `function` in the scoring thread and wait for it without blocking the event loop."""
-    return await asyncio.get_running_loop().run_in_executor(scoring, function, *args)
-
-
 def add_health(app: FastAPI, loaded: LoadedModel, instance: str | None) -> None:
     """GET /health: the model being served, for how long, and (under `server start`) which instance."""
     started = time.monotonic()
@@ -175,7 +168,8 @@ def add_invocations(
             # Parsing and math run off the event loop, in one hop: a large batch must not stall
             # /health and the other clients.
             content_type = request.headers.get("content-type", "")
-            predictions = await off_the_loop(scoring, score, body, content_type)
+            loop = asyncio.get_running_loop()
+            predictions = await loop.run_in_executor(scoring, score, body, content_type)
         except TooManyRowsError as problem:
             return error(413, str(problem))
         except InputError as problem:
@@ -207,7 +201,8 @@ def add_predict(
         rows = [item.model_dump() for item in body.rows]  # type: ignore[attr-defined]
         try:
             frame = pd.DataFrame.from_records(rows, columns=columns)
-            predictions = await off_the_loop(scoring, loaded.predict, frame)
+            loop = asyncio.get_running_loop()
+            predictions = await loop.run_in_executor(scoring, loaded.predict, frame)
         except InputError as problem:
             return error(422, str(problem), problem.field)  # type: ignore[return-value]
         return {"predictions": predictions, "model": loaded.name, "version": loaded.version}
