@@ -8,7 +8,13 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from {{ cookiecutter.package_name }}.pipeline import train
-from {{ cookiecutter.package_name }}.pipeline.params import Bounds, GateParams, Params, load_params
+from {{ cookiecutter.package_name }}.pipeline.params import (
+    TASK_METRICS,
+    Bounds,
+    GateParams,
+    Params,
+    load_params,
+)
 from {{ cookiecutter.package_name }}.promotion import (
     HISTORY_TAG,
     ROLLED_BACK_TAG,
@@ -123,7 +129,10 @@ def test_failed_gate_changes_nothing(fresh_registry: Settings) -> None:
     params = shipped_params()
     first, _ = promote(fresh_registry, params)
     newest_version(fresh_registry)
-    limits = {"roc_auc": Bounds(min=1.0), "accuracy": Bounds(min=1.0)}
+    limits = {  # out of reach for every metric of the project's task
+        name: Bounds(min=1e9) if higher else Bounds(max=-1e9)
+        for name, higher in TASK_METRICS[params.task].items()
+    }
     impossible = params.model_copy(update={"gate": GateParams(tolerance=0, limits=limits)})
     with pytest.raises(PromotionError, match="failed the quality gate"):
         promote(fresh_registry, impossible)

@@ -118,6 +118,16 @@ class DeployState:
         """The version being served, if any."""
         return self.history[-1] if self.history else None
 
+    @property
+    def aliases(self) -> dict[str, str]:
+        """The aliases this state means: champion is the last of the history, previous the one before."""
+        return dict(zip((CHAMPION, PREVIOUS), reversed(self.history[-2:]), strict=False))
+
+    @property
+    def record(self) -> str:
+        """The history as the registry tag holds it."""
+        return json.dumps(list(self.history))
+
 
 def _reconcile(client: MlflowClient, name: str) -> DeployState:
     """Read the deploy state and complete whatever an interrupted move left half-done.
@@ -147,18 +157,20 @@ def _write(
     name: str,
     state: DeployState,
     aliases: Mapping[str, str],
-    raw_history: str | None,
+    record: str | None,
 ) -> None:
-    """Move the aliases to match the history (champion first: it is what is served), then record it."""
-    wanted = {CHAMPION: state.history[-1:], PREVIOUS: state.history[-2:-1]}
-    for alias, target in wanted.items():
-        if target and aliases.get(alias) != target[0]:
-            client.set_registered_model_alias(name, alias, target[0])
-        elif not target and alias in aliases:
+    """Change what differs from the registry's `aliases` and `record` to match `state`.
+
+    The aliases move first, champion first (it is what is served); the history is recorded last.
+    """
+    for alias in (CHAMPION, PREVIOUS):
+        target = state.aliases.get(alias)
+        if target is not None and aliases.get(alias) != target:
+            client.set_registered_model_alias(name, alias, target)
+        elif target is None and alias in aliases:
             client.delete_registered_model_alias(name, alias)
-    recorded = json.dumps(list(state.history))
-    if state.versions and recorded != raw_history:
-        client.set_registered_model_tag(name, HISTORY_TAG, recorded)
+    if state.versions and state.record != record:
+        client.set_registered_model_tag(name, HISTORY_TAG, state.record)
 
 
 def _candidate(state: DeployState, name: str, version: str | None) -> str:
@@ -211,7 +223,7 @@ def promote(
         promoted = DeployState(
             state.versions, state.rolled_back - {candidate}, (*state.history, candidate)
         )
-        _write(client, name, promoted, _aliases(state), _raw(state))
+        _write(client, name, promoted, state.aliases, state.record)
     logger.info("{} version {} is {}", name, candidate, CHAMPION)
     return candidate, verdicts
 
@@ -236,19 +248,6 @@ def rollback(settings: Settings) -> str:
     # Tagged first: if the moves below are interrupted, the next command completes the rollback.
     client.set_model_version_tag(name, current, ROLLED_BACK_TAG, "true")
     back = DeployState(state.versions, state.rolled_back | {current}, state.history[:-1])
-    _write(client, name, back, _aliases(state), _raw(state))
+    _write(client, name, back, state.aliases, state.record)
     logger.warning("rolled back {}: {} -> {}", name, current, back.champion)
     return str(back.champion)
-
-
-def _aliases(state: DeployState) -> dict[str, str]:
-    """The aliases as `_reconcile` left them for this state."""
-    return {
-        alias: v[0]
-        for alias, v in ((CHAMPION, state.history[-1:]), (PREVIOUS, state.history[-2:-1]))
-        if v
-    }
-
-
-def _raw(state: DeployState) -> str:
-    return json.dumps(list(state.history))

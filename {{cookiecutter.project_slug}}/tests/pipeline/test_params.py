@@ -79,8 +79,11 @@ def test_bounds_describe_violations() -> None:
 def test_limits_on_metrics_the_task_does_not_produce_are_refused(section: str, metric: str) -> None:
     """A limit the gate or an alert could never check names its key and lists the task's metrics."""
     raw = shipped()
+    # A classification project whose other section is valid, whatever task this project was baked for.
     raw["task"] = "classification"
-    raw[section] = {**raw.get(section, {}), "limits": {metric: {"min": 0.5}}}
+    raw["gate"]["limits"] = {"accuracy": {"min": 0.5}}
+    raw["alerts"] = {"limits": {"val_accuracy": {"min": 0.5}}}
+    raw[section]["limits"] = {metric: {"min": 0.5}}
     with pytest.raises(PipelineError) as caught:
         parse_params(raw)
     message = str(caught.value)
