@@ -1,0 +1,75 @@
+"""End-to-end on the other task, with a hostile name: a regression bake trains, deploys, predicts, rolls back."""
+
+from __future__ import annotations
+
+import csv
+import json
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cookiecutter.main import cookiecutter
+
+from tests.conftest import TEMPLATE, free_port, run_make
+from tests.index_url import package_index_url
+
+pytestmark = pytest.mark.slow
+
+NAME = 'Ærø "Quote" Model'  # quotes and non-ASCII; its package sorts before `tests`
+
+
+@pytest.fixture(scope="module")
+def regression_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A regression bake with a hostile name, in git, installed once."""
+    answers = {"project_name": NAME, "task": "regression", "package_index_url": package_index_url()}
+    out = tmp_path_factory.mktemp("regression")
+    project = Path(
+        cookiecutter(str(TEMPLATE), no_input=True, extra_context=answers, output_dir=str(out))
+    )
+    run_make(project, "install")
+    yield project
+    run_make(project, "undeploy", check=False)
+
+
+def health(port: int) -> dict[str, object]:
+    """The deployed server's /health answer."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as response:
+        answer: dict[str, object] = json.loads(response.read())
+    return answer
+
+
+def test_the_bake_passes_its_own_checks(regression_project: Path) -> None:
+    """`make lint typecheck test` is green on the regression bake of a quoted, non-ASCII name."""
+    assert regression_project.name == "aero-quote-model"
+    result = run_make(regression_project, "lint", "typecheck", "test")
+    assert " passed" in result.stdout
+
+
+def test_train_deploy_predict_and_roll_back(regression_project: Path, tmp_path: Path) -> None:
+    """The regression gate judges rmse and r2; predictions are numbers; a rollback serves version 1."""
+    port = free_port()
+    env = {"AERO_QUOTE_MODEL_SERVE_PORT": str(port)}
+    run_make(regression_project, "train")
+    deployed = run_make(regression_project, "deploy", env=env)
+    assert {"rmse", "r2"} <= {line.split()[0] for line in deployed.stdout.splitlines() if line}
+    assert health(port)["version"] == "1"
+
+    with (regression_project / "data/prepared/test.csv").open() as source:
+        rows = [{k: v for k, v in row.items() if k != "target"} for row in csv.DictReader(source)]
+    features = tmp_path / "rows.csv"
+    with features.open("w", newline="") as sink:
+        writer = csv.DictWriter(sink, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    predictions = tmp_path / "predictions.csv"
+    run_make(regression_project, "predict", f"INPUT={features}", f"OUTPUT={predictions}")
+    values = [float(line) for line in predictions.read_text().splitlines()[1:]]
+    assert len(values) == len(rows)
+    assert len(set(values)) > 1, "a regression model predicts numbers, not one class"
+
+    run_make(regression_project, "train", "DVC_FLAGS=--force")
+    run_make(regression_project, "deploy", env=env)
+    assert health(port)["version"] == "2"
+    run_make(regression_project, "rollback", env=env)
+    assert health(port)["version"] == "1"
