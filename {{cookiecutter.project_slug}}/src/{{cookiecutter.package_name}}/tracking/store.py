@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 
 CHAMPION = "champion"  # the version being served
 PREVIOUS = "previous"  # the champion before it: where `rollback` goes
-# Without this tag MLflow's UI opens a new experiment on its GenAI overview (traces, assistant) instead of
-# the runs table; the project trains classical models.
+# MLflow's record of what an experiment is for: the project trains classical models, not GenAI apps. (MLflow
+# 3.17's UI still opens on its GenAI overview unless the address says otherwise: `ui` in cli.py prints one.)
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 
 
