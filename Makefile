@@ -61,6 +61,7 @@ bench: $(INSTALLED) ## Run the benchmarks against the demo project (run `make de
 	$(PY) bench/train.py
 	$(PY) bench/serve.py
 	$(PY) bench/startup.py
+	$(PY) bench/ttfp.py
 
 .PHONY: lint
 lint: $(INSTALLED) ## Lint and type-check the hooks, tests and benchmarks (the generated project's rules)
