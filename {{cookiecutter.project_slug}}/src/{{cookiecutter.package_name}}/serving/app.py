@@ -79,7 +79,8 @@ class BodyLimit:
             return
         length = dict(scope["headers"]).get(b"content-length", b"")
         if length.isdigit() and int(length) > self.limit:
-            await error(413, f"body larger than {self.limit} bytes")(scope, receive, send)
+            refused = BodyTooLarge(self.limit)
+            await error(refused.status_code, refused.detail)(scope, receive, send)
             return
         received = 0
 
