@@ -13,6 +13,7 @@ from pathlib import Path
 REMOVED_WHEN: dict[tuple[str, str], tuple[str, ...]] = {
     ("license", "Proprietary"): ("LICENSE",),
     ("publish_to_pypi", "no"): (".github/workflows/release.yml",),
+    ("tracking", "local"): ("compose.yaml", "tracking-server.Dockerfile"),
 }
 
 

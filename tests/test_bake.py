@@ -37,6 +37,8 @@ BASE_FILES = {
     ".pre-commit-config.yaml",
     "LICENSE",
     "Makefile",
+    "compose.yaml",
+    "tracking-server.Dockerfile",
     "README.md",
     "dvc.yaml",
     "params.yaml",
@@ -75,6 +77,8 @@ BASE_FILES = {
     "src/{package}/tracking/metrics.py",
     "src/{package}/tracking/registry.py",
     "src/{package}/tracking/runs.py",
+    "src/{package}/tracking/server.py",
+    "src/{package}/tracking/spool.py",
     "src/{package}/tracking/store.py",
     "tests/__init__.py",
     "tests/conftest.py",
@@ -104,6 +108,8 @@ BASE_FILES = {
     "tests/tracking/test_callbacks.py",
     "tests/tracking/test_metrics.py",
     "tests/tracking/test_runs.py",
+    "tests/tracking/test_server.py",
+    "tests/tracking/test_spool.py",
     "tests/tracking/test_store.py",
 }
 
@@ -115,6 +121,8 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         files.discard("LICENSE")
     if answers["publish_to_pypi"] == "no":
         files.discard(".github/workflows/release.yml")
+    if answers["tracking"] == "local":
+        files -= {"compose.yaml", "tracking-server.Dockerfile"}
     return files
 
 

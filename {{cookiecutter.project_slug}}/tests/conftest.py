@@ -19,10 +19,11 @@ from {{ cookiecutter.package_name }}.settings import Settings
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep the developer's own settings out of every test."""
+    """Keep the developer's own settings out of every test; runs go to embedded stores, never to a server."""
     for name in list(os.environ):
         if name.startswith(ENV_PREFIX):
             monkeypatch.delenv(name)
+    monkeypatch.setenv(f"{ENV_PREFIX}TRACKING_URI", "")  # empty: the embedded store, in either bake
 
 
 @pytest.fixture

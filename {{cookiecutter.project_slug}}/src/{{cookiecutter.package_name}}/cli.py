@@ -191,7 +191,11 @@ def ui(settings: Settings, port: int) -> None:
 
     experiment_id = project_experiment_id(settings, connect(settings))
     # The UI opens on its GenAI overview unless told the workflow: the project trains classical models.
-    url = f"http://127.0.0.1:{port}/#/experiments/{experiment_id}?workflowType=machine_learning"
+    page = f"#/experiments/{experiment_id}?workflowType=machine_learning"
+    if settings.tracking_server:  # the team's server has the UI already
+        click.echo(f"MLflow UI: {settings.safe_tracking_uri.rstrip('/')}/{page}")
+        return
+    url = f"http://127.0.0.1:{port}/{page}"
     # The UI's server reads artifacts through the project's artifact plugin, which finds the project here.
     os.environ[ROOT_VARIABLE] = str(settings.project_root)
     click.echo(f"MLflow UI for {settings.safe_tracking_uri}: {url} (Ctrl+C stops it)")
@@ -201,6 +205,73 @@ def ui(settings: Settings, port: int) -> None:
         mlflow,
         ["mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port", str(port)],
     )
+
+
+@cli.group()
+def tracking() -> None:
+    """The tracking store: the team's server, its database, and the runs it missed."""
+
+
+@tracking.command("server")
+@click.pass_obj
+def tracking_server(settings: Settings) -> None:
+    """Run the team's MLflow tracking server in the foreground (PostgreSQL, proxied artifacts)."""
+    import os
+
+    from .tracking.server import ServerConfigError, describe, server_command
+
+    try:
+        argv, env = server_command(settings)
+    except ServerConfigError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{describe(settings)} (Ctrl+C stops it)")
+    sys.stdout.flush()  # exec replaces this process: nothing buffered would be printed
+    os.environ.update(env)
+    os.execv(argv[0], argv)
+
+
+@tracking.command("db")
+@click.pass_obj
+def tracking_db(settings: Settings) -> None:
+    """Create the tracking server's PostgreSQL database if it does not exist."""
+    import sqlalchemy.exc
+    from sqlalchemy.engine import make_url
+
+    from .tracking.server import ServerConfigError, create_database
+
+    shown_uri = make_url(settings.tracking_server_backend_uri).render_as_string(hide_password=True)
+    try:
+        created = create_database(settings)
+    except ServerConfigError as error:
+        raise click.ClickException(str(error)) from None
+    except (ModuleNotFoundError, sqlalchemy.exc.NoSuchModuleError):
+        raise click.ClickException(
+            "the PostgreSQL driver is missing: poetry add 'psycopg[binary]' (a tracking=server bake has it)"
+        ) from None
+    except sqlalchemy.exc.OperationalError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else "no connection"
+        raise click.ClickException(f"cannot reach PostgreSQL for {shown_uri}: {reason}") from None
+    click.echo(f"{'created' if created else 'already there'}: {shown_uri}")
+
+
+@tracking.command("sync")
+@click.pass_obj
+def tracking_sync(settings: Settings) -> None:
+    """Send the runs spooled while the tracking server was unreachable; safe to repeat."""
+    from .tracking.runs import spool_folder
+    from .tracking.spool import pending, sync
+    from .tracking.store import connect
+
+    folder = spool_folder()
+    if not pending(folder):
+        click.echo(f"nothing to sync: no spooled runs in {folder}")
+        return
+    client = connect(settings)
+    for result in sync(client, folder):
+        click.echo(
+            f"run {result.run_id}: sent {result.sent} metric points ({result.already_there} were "
+            f"there already), status {result.status or 'unchanged'}"
+        )
 
 
 # The server's commands live with the server; the command line is one group all the same.
@@ -231,11 +302,20 @@ def main() -> None:
 
 
 def _store_problem(error: Exception) -> str | None:
-    if "sqlalchemy" not in sys.modules:  # the store was never opened
+    if "mlflow" not in sys.modules:  # the store was never opened
         return None
-    from .tracking.store import unreadable_store
+    from .tracking.runs import TrackingInterruptedError
+    from .tracking.store import ServerUnreachableError, is_unreachable, unreadable_store
 
+    if isinstance(error, ServerUnreachableError | TrackingInterruptedError):
+        return str(error)  # one line naming the server (no credentials) and the fix
     try:
-        return unreadable_store(error, load_settings())
+        settings = load_settings()
     except SettingsError:
         return None
+    if is_unreachable(error):
+        return (
+            f"the MLflow tracking server {settings.safe_tracking_uri} stopped answering: start it "
+            "again (make tracking-server) and rerun; runs cut off are in the spool (make tracking-sync)"
+        )
+    return unreadable_store(error, settings)

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .names import DISTRIBUTION, ENV_PREFIX, PROJECT_NAME
+from .names import DEFAULT_TRACKING_URI, DISTRIBUTION, ENV_PREFIX, PROJECT_NAME
 from .project import declares_project, find_project_root
 
 # Keys whose values never appear in a message: MLflow's credentials and anything named like a secret.
@@ -49,8 +49,26 @@ class Settings(BaseSettings):
     models_dir: Path = Field(Path("models"), description="Trained models (DVC outputs).")
     mlflow_dir: Path = Field(Path(".mlflow"), description="Embedded MLflow store.")
     tracking_uri: str | None = Field(
-        None, description="MLflow tracking URI; empty = sqlite in mlflow_dir."
+        DEFAULT_TRACKING_URI, description="MLflow tracking URI; empty = sqlite in mlflow_dir."
     )
+    # The team's tracking server, as `make tracking-server` runs it (only the server's machine reads these).
+    tracking_server_host: str = Field("127.0.0.1", description="Tracking server address.")
+    tracking_server_port: int = Field(5000, ge=1, le=65535)
+    tracking_server_workers: int = Field(2, ge=1, le=64)
+    tracking_server_backend_uri: str = Field(
+        "postgresql+psycopg://mlflow@127.0.0.1:5432/mlflow",
+        min_length=1,
+        description="Runs and registry database (SQLAlchemy URI).",
+    )
+    tracking_server_artifacts: str = Field(
+        ".mlflow/server-artifacts",
+        min_length=1,
+        description="Artifact storage the server proxies: a folder or an object-store URI.",
+    )
+    tracking_server_allowed_hosts: str | None = Field(
+        None, description="Host headers the server accepts; needed when not bound to loopback."
+    )
+    tracking_server_auth: bool = Field(False, description="MLflow's basic-auth app.")
     experiment_name: str = Field(PROJECT_NAME, min_length=1)
     model_name: str = Field(DISTRIBUTION, min_length=1)
     serve_host: str = Field("127.0.0.1", description="Model server address.")
@@ -68,6 +86,12 @@ class Settings(BaseSettings):
         if not root.is_dir():
             raise ValueError(f"{root} is not a folder")
         return root
+
+    @field_validator("tracking_uri", "tracking_server_allowed_hosts")
+    @classmethod
+    def _empty_is_unset(cls, value: str | None) -> str | None:
+        # `KEY=` in .env (or CI's environment) means "not set": for the tracking URI, the embedded store.
+        return (value or "").strip() or None
 
     @field_validator("params_file", "data_dir", "models_dir")
     @classmethod
@@ -87,6 +111,11 @@ class Settings(BaseSettings):
     def resolved_tracking_uri(self) -> str:
         """The tracking URI in force: the setting, or the embedded sqlite store."""
         return self.tracking_uri or f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
+
+    @property
+    def tracking_server(self) -> bool:
+        """True when runs go to a tracking server over HTTP, not to a database this process opens."""
+        return urlsplit(self.resolved_tracking_uri).scheme in ("http", "https")
 
     @property
     def safe_tracking_uri(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -33,9 +33,12 @@ class BufferedMetricLogger:
         *,
         max_points: int = BATCH_LIMIT,
         flush_interval: float = 10.0,
+        send: Callable[[Sequence[Metric]], None] | None = None,
     ) -> None:
         self.run_id = run_id
         self.client = client if client is not None else active_client()
+        # Where a batch goes: the client's log_batch, unless the owner (a TrackedRun) routes it.
+        self.send = send or self._log_batch
         self.max_points = max_points
         self.flush_interval = flush_interval
         self._buffer: list[Metric] = []
@@ -76,10 +79,13 @@ class BufferedMetricLogger:
         """
         while self._buffer:
             chunk = self._buffer[:BATCH_LIMIT]
-            self.client.log_batch(self.run_id, metrics=chunk, synchronous=True)
+            self.send(chunk)
             # Dropped only once stored: after a failed call the points are still here to retry.
             del self._buffer[: len(chunk)]
         self._last_flush = time.monotonic()
+
+    def _log_batch(self, chunk: Sequence[Metric]) -> None:
+        self.client.log_batch(self.run_id, metrics=chunk, synchronous=True)
 
     def __enter__(self) -> BufferedMetricLogger:
         return self

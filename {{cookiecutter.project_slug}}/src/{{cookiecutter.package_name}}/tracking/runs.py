@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, runtime_checkable
 
 import mlflow
 from loguru import logger
-from mlflow.entities import Param, RunTag
+from mlflow.entities import Metric, Param, RunTag
 from pydantic import BaseModel
 
 from .metrics import BufferedMetricLogger
-from .store import active_client
+from .spool import Spool
+from .store import active_client, is_unreachable
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -64,7 +67,12 @@ class RunCallback(Protocol):
 
 
 class TrackedRun:
-    """The run inside `tracked_run`: buffered metrics, params, tags and callbacks."""
+    """The run inside `tracked_run`: buffered metrics, params, tags and callbacks.
+
+    When the tracking server stops answering mid-run (MLflow's retries ran out), everything the run writes
+    from then on goes to its spool file instead (see spool.py), and `tracked_run` reports the run as
+    interrupted at the end.
+    """
 
     def __init__(self, run: Any, client: MlflowClient, callbacks: Sequence[RunCallback]) -> None:
         self.run_id: str = run.info.run_id
@@ -72,7 +80,10 @@ class TrackedRun:
         self.name: str = run.info.run_name or ""
         self.client = client
         self.callbacks = tuple(callbacks)
-        self.metrics = BufferedMetricLogger(self.run_id, client)
+        self.spool: Spool | None = None
+        self.metrics = BufferedMetricLogger(
+            self.run_id, client, send=lambda chunk: self.write(metrics=chunk)
+        )
 
     def log_metric(self, key: str, value: float, step: int | None = None) -> None:
         """Log one metric point (buffered)."""
@@ -86,13 +97,43 @@ class TrackedRun:
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Log (flattened) params in one call; MLflow's client splits it into the batches its API takes."""
-        items = [Param(key, value) for key, value in flatten_params(params).items()]
-        self.client.log_batch(self.run_id, params=items, synchronous=True)
+        self.write(params=[Param(key, value) for key, value in flatten_params(params).items()])
 
     def set_tags(self, tags: Mapping[str, str]) -> None:
         """Set tags on the run in one call (MLflow's client batches them)."""
-        batch = [RunTag(key, str(value)) for key, value in tags.items()]
-        self.client.log_batch(self.run_id, tags=batch, synchronous=True)
+        self.write(tags=[RunTag(key, str(value)) for key, value in tags.items()])
+
+    def write(
+        self,
+        *,
+        metrics: Iterable[Metric] = (),
+        params: Iterable[Param] = (),
+        tags: Iterable[RunTag] = (),
+    ) -> None:
+        """Send to the store in one call; once the tracking server is unreachable, to the spool instead."""
+        points, values, labels = list(metrics), list(params), list(tags)
+        if self.spool is None:
+            try:
+                self.client.log_batch(
+                    self.run_id, metrics=points, params=values, tags=labels, synchronous=True
+                )
+                return
+            except Exception as error:
+                if not is_unreachable(error):
+                    raise
+                self.spool = self.start_spool()
+        self.spool.write(metrics=points, params=values, tags=labels)
+
+    def start_spool(self) -> Spool:
+        """The run's spool, from now on: the tracking server stopped answering."""
+        spool = Spool(spool_folder(), self.run_id)
+        logger.warning(
+            "the tracking server stopped answering during run {}: what the run logs now goes to {} "
+            "(make tracking-sync sends it once the server is back)",
+            self.run_id,
+            spool.path,
+        )
+        return spool
 
     def flush(self) -> None:
         """Send buffered metrics now."""
@@ -163,7 +204,13 @@ def tracked_run(
             status = "FAILED"  # a run whose metrics were not all written did not finish
         end_error = _end_callbacks(run, status)
         _active.reset(token)
-        mlflow.end_run(status)
+        _end_run(run, status)
+    if run.spool is not None:
+        raise TrackingInterruptedError(
+            f"run {run.run_id} was interrupted: the tracking server stopped answering, and "
+            f"{run.spool.records} records of the run are spooled in {run.spool.path}; run "
+            "`make tracking-sync` once the server answers again"
+        )
     if flush_error is not None:
         raise flush_error
     if end_error is not None:
@@ -172,6 +219,48 @@ def tracked_run(
 
 class MetricFlushError(RuntimeError):
     """The run's last metric points could not be written; the message says how many."""
+
+
+class TrackingInterruptedError(ConnectionError):
+    """The tracking server went away mid-run; the run's remaining records are in its spool."""
+
+
+def spool_folder() -> Path:
+    """The project's spool folder (in its MLflow folder), or `.mlflow/spool` here when settings are broken."""
+    from ..settings import SettingsError, load_settings
+
+    try:
+        return load_settings().mlflow_dir / "spool"
+    except SettingsError:
+        return Path(".mlflow", "spool").resolve()
+
+
+def _end_run(run: TrackedRun, status: str) -> None:
+    """End MLflow's active run with `status`; with the server gone, record the status in the spool instead."""
+    if run.spool is None:
+        try:
+            mlflow.end_run(status)
+            return
+        except Exception as error:
+            if not is_unreachable(error):
+                raise
+            run.spool = run.start_spool()
+    run.spool.end(status)
+    # MLflow leaves the run on its stack only until end_run's request is sent: one quick attempt, no retries.
+    # Should the server be back already, the run shows KILLED (interrupted) until sync sets its status.
+    quick = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "3"}
+    saved = {name: os.environ.get(name) for name in quick}
+    os.environ.update(quick)
+    try:
+        mlflow.end_run("KILLED")
+    except Exception as error:
+        logger.debug("run {} could not be ended on the server: {}", run.run_id, error)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _final_flush(run: TrackedRun) -> MetricFlushError | None:

@@ -6,9 +6,10 @@ calls `mlflow.set_tracking_uri` or builds an `MlflowClient` for the project.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
-from ..names import ARTIFACT_SCHEME
+from ..names import ARTIFACT_SCHEME, ENV_PREFIX
 from ..settings import Settings
 
 if TYPE_CHECKING:
@@ -19,6 +20,19 @@ PREVIOUS = "previous"  # the champion before it: where `rollback` goes
 # MLflow's record of what an experiment is for: the project trains classical models, not GenAI apps. (MLflow
 # 3.17's UI still opens on its GenAI overview unless the address says otherwise: `ui` in cli.py prints one.)
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+PROBE_TIMEOUT = 5.0  # seconds a tracking server has to answer /health before a run starts
+# MLflow retries a failed request 7 times with doubling waits (minutes in all). Against a team server, a blip of
+# about 10 s is retried; a longer outage sends the run's writes to the spool (spool.py) instead of blocking.
+HTTP_RETRY_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+}
+_reachable: set[str] = set()
+
+
+class ServerUnreachableError(ConnectionError):
+    """The tracking server does not answer; the message names it (without credentials) and the fix."""
 
 
 def connect(settings: Settings) -> MlflowClient:
@@ -27,11 +41,63 @@ def connect(settings: Settings) -> MlflowClient:
     from mlflow.tracking import MlflowClient
 
     uri = settings.resolved_tracking_uri
+    if settings.tracking_server:
+        for name, value in HTTP_RETRY_DEFAULTS.items():
+            os.environ.setdefault(name, value)  # the user's own choice, in the environment, wins
+        ensure_reachable(settings)
     if mlflow.get_tracking_uri() != uri:
         if settings.tracking_uri is None:
             settings.mlflow_dir.mkdir(parents=True, exist_ok=True)
         mlflow.set_tracking_uri(uri)
     return MlflowClient(uri)
+
+
+def ensure_reachable(settings: Settings) -> None:
+    """Ask the tracking server's /health once per process; raise ServerUnreachableError within PROBE_TIMEOUT."""
+    import requests
+
+    uri = settings.resolved_tracking_uri
+    if uri in _reachable:
+        return
+    try:
+        requests.get(f"{uri.rstrip('/')}/health", timeout=PROBE_TIMEOUT)
+    except requests.RequestException as error:
+        raise ServerUnreachableError(
+            f"the MLflow tracking server {settings.safe_tracking_uri} does not answer ({_reason(error)}): "
+            f"start it (make tracking-server), or set {ENV_PREFIX}TRACKING_URI in .env to your team's "
+            "server (empty: the embedded store in .mlflow/)"
+        ) from None
+    _reachable.add(uri)
+
+
+def _reason(error: BaseException) -> str:
+    import requests
+
+    if isinstance(error, requests.Timeout):
+        return f"no answer within {PROBE_TIMEOUT:g} s"
+    text = str(error)
+    for known in ("Connection refused", "Name or service not known", "No route to host"):
+        if known in text:
+            return known.lower()
+    return type(error).__name__
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """True when `error` (or what it was raised from) says the tracking server could not be reached.
+
+    MLflow wraps a failed request in an MlflowException raised while handling the `requests` error, so the
+    chain is followed; retries that ran out on 5xx answers (a proxy in front of a stopped server) count too.
+    """
+    import requests
+
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ServerUnreachableError | requests.ConnectionError | requests.Timeout):
+            return True
+        if isinstance(seen, requests.exceptions.RetryError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def unreadable_store(error: BaseException, settings: Settings) -> str | None:
