@@ -17,13 +17,21 @@ from {{ cookiecutter.package_name }}.names import DISTRIBUTION, ENV_PREFIX
 from {{ cookiecutter.package_name }}.settings import Settings
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _embedded_stores() -> Iterator[None]:
+    """Runs go to embedded stores in temporary projects, never to a server, in either bake (session fixtures too)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(f"{ENV_PREFIX}TRACKING_URI", "")  # empty: the embedded store
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep the developer's own settings out of every test; runs go to embedded stores, never to a server."""
+    """Keep the developer's own settings out of every test."""
     for name in list(os.environ):
-        if name.startswith(ENV_PREFIX):
+        if name.startswith(ENV_PREFIX) and name != f"{ENV_PREFIX}TRACKING_URI":
             monkeypatch.delenv(name)
-    monkeypatch.setenv(f"{ENV_PREFIX}TRACKING_URI", "")  # empty: the embedded store, in either bake
+    monkeypatch.setenv(f"{ENV_PREFIX}TRACKING_URI", "")
 
 
 @pytest.fixture

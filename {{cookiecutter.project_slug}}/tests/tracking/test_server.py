@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import socket
 import subprocess
 import time
@@ -116,14 +117,15 @@ def test_an_unreachable_server_fails_fast_naming_it_without_credentials(project_
     assert f"{ENV_PREFIX}TRACKING_URI" in message
 
 
-def test_a_command_against_an_unreachable_server_is_one_line(project_dir: Path) -> None:
+def test_a_command_against_an_unreachable_server_is_one_line(
+    project_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The command line reports a dead server in one line, no traceback."""
-    env_file = project_dir / ".env"
-    env_file.write_text(f"{ENV_PREFIX}TRACKING_URI=http://127.0.0.1:{closed_port()}\n")
+    monkeypatch.setenv(f"{ENV_PREFIX}TRACKING_URI", f"http://127.0.0.1:{closed_port()}")
     (project_dir / "params.yaml").write_text("task: {{ cookiecutter.task }}\n")
 
     completed = subprocess.run(
-        [DISTRIBUTION, "ui"], capture_output=True, text=True, cwd=project_dir
+        [DISTRIBUTION, "ui"], capture_output=True, text=True, cwd=project_dir, timeout=60
     )
 
     assert completed.returncode == 1
@@ -142,3 +144,22 @@ def test_sync_with_an_empty_spool_says_so(project_dir: Path) -> None:
     )
 
     assert "nothing to sync" in completed.stdout
+
+
+def test_creating_the_database_never_shows_its_password(project_dir: Path) -> None:
+    """`tracking db` against a database that is not there fails in one line, the password masked."""
+    backend = f"postgresql+psycopg://mlflow:hunter2@127.0.0.1:{closed_port()}/runs"
+    (project_dir / ".env").write_text(f"{ENV_PREFIX}TRACKING_SERVER_BACKEND_URI={backend}\n")
+
+    completed = subprocess.run(
+        [DISTRIBUTION, "tracking", "db"], capture_output=True, text=True, cwd=project_dir
+    )
+
+    assert completed.returncode == 1
+    assert "hunter2" not in completed.stdout + completed.stderr
+    assert "Traceback" not in completed.stderr
+    if importlib.util.find_spec("psycopg") is None:  # a local bake: the driver is not installed
+        assert "poetry add 'psycopg[binary]'" in completed.stderr
+    else:
+        masked = "postgresql+psycopg://mlflow:***@127.0.0.1"
+        assert f"cannot reach PostgreSQL for {masked}" in completed.stderr
