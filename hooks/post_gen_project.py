@@ -14,6 +14,9 @@ REMOVED_WHEN: dict[tuple[str, str], tuple[str, ...]] = {
     ("license", "Proprietary"): ("LICENSE",),
     ("publish_to_pypi", "no"): (".github/workflows/release.yml",),
     ("tracking", "local"): ("compose.yaml", "tracking-server.Dockerfile"),
+    # The example data of "Use your own data" (README.md): one file and a broken second version per task.
+    ("task", "classification"): ("tests/data/spend.csv", "tests/data/spend-v2.csv"),
+    ("task", "regression"): ("tests/data/churn.csv", "tests/data/churn-v2.csv"),
 }
 
 

@@ -37,6 +37,11 @@ BASE_FILES = {
     ".pre-commit-config.yaml",
     "LICENSE",
     "Makefile",
+    "datasets/README.md",
+    "tests/data/churn.csv",
+    "tests/data/churn-v2.csv",
+    "tests/data/spend.csv",
+    "tests/data/spend-v2.csv",
     "compose.yaml",
     "tracking-server.Dockerfile",
     "README.md",
@@ -55,6 +60,7 @@ BASE_FILES = {
     "src/{package}/mlflow_plugin/context.py",
     "src/{package}/mlflow_plugin/experiment.py",
     "src/{package}/pipeline/__init__.py",
+    "src/{package}/pipeline/contract.py",
     "src/{package}/pipeline/evaluate.py",
     "src/{package}/pipeline/ingest.py",
     "src/{package}/pipeline/metrics.py",
@@ -87,6 +93,7 @@ BASE_FILES = {
     "tests/mlflow_plugin/test_entry_points.py",
     "tests/pipeline/__init__.py",
     "tests/pipeline/conftest.py",
+    "tests/pipeline/test_contract.py",
     "tests/pipeline/test_ingest.py",
     "tests/pipeline/test_metrics.py",
     "tests/pipeline/test_params.py",
@@ -121,6 +128,10 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         files.discard("LICENSE")
     if answers["publish_to_pypi"] == "no":
         files.discard(".github/workflows/release.yml")
+    example = (
+        "spend" if answers["task"] == "classification" else "churn"
+    )  # the other task's example
+    files -= {f"tests/data/{example}.csv", f"tests/data/{example}-v2.csv"}
     if answers["tracking"] == "local":
         files -= {"compose.yaml", "tracking-server.Dockerfile"}
     return files

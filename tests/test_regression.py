@@ -13,6 +13,7 @@ from cookiecutter.main import cookiecutter
 
 from tests.conftest import TEMPLATE, free_port, run_make
 from tests.index_url import package_index_url
+from tests.test_own_data import follow_walkthrough
 
 pytestmark = pytest.mark.slow
 
@@ -73,3 +74,8 @@ def test_train_deploy_predict_and_roll_back(regression_project: Path, tmp_path: 
     assert health(port)["version"] == "2"
     run_make(regression_project, "rollback", env=env)
     assert health(port)["version"] == "1"
+
+
+def test_your_own_data_through_the_readme(regression_project: Path, tmp_path: Path) -> None:
+    """Regression: the README's "Use your own data" steps on the shipped messy CSV, served and guarded."""
+    follow_walkthrough(regression_project, "aero_quote_model", "annual_spend", tmp_path)

@@ -329,7 +329,9 @@ def test_data_travels_through_the_remote_to_a_fresh_clone(
     project, _ = team_project
     subprocess.run(["git", "add", "--all"], cwd=project, check=True)
     # The lock files and DVC's records of the trained pipeline (the project's hooks are other tests' business).
-    subprocess.run(["git", "commit", "--quiet", "--no-verify", "-m", "Trained"], cwd=project, check=True)
+    subprocess.run(
+        ["git", "commit", "--quiet", "--no-verify", "-m", "Trained"], cwd=project, check=True
+    )
     run_make(project, "data-push")
     remote = project.parent / "tumor-classifier-dvc-remote"
     assert any(remote.rglob("*")), "the folder remote beside the project holds the data"

@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sklearn.compose import make_column_transformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OrdinalEncoder
 
 from {{ cookiecutter.package_name }}.inference import InputError, LoadedModel, predict_file
 
@@ -100,3 +104,33 @@ def test_a_long_list_of_bad_columns_is_cut_short(loaded_model: LoadedModel) -> N
     with pytest.raises(InputError, match=r"unknown columns: extra_0, .*\(300 in all\)") as caught:
         loaded_model.predict(frame)
     assert len(str(caught.value)) < 200
+
+
+def test_rows_that_break_the_data_contract_name_the_column(loaded_model: LoadedModel) -> None:
+    """A number outside its contract range is refused by column and row; inside it is scored."""
+    frame = rows(loaded_model).copy()
+    column = str(frame.columns[2])
+    contracted = replace(loaded_model, rules={column: {"min": 0.0, "max": 5.0}})
+    assert len(contracted.predict(frame.clip(upper=5.0))) == len(frame)
+    frame.iloc[1, 2] = 9.5
+    with pytest.raises(
+        InputError, match=rf"column '{column}', row 2: 9.5 breaks the data contract"
+    ):
+        contracted.predict(frame)
+
+
+def test_an_unknown_category_breaks_the_contract() -> None:
+    """Text columns accept only their contract's categories; a missing one only where training had some."""
+    native = make_pipeline(
+        make_column_transformer((OrdinalEncoder(), ["plan"]), remainder="passthrough"),
+        HistGradientBoostingClassifier(max_iter=5),
+    ).fit(pd.DataFrame({"plan": ["a", "b"] * 20, "x": range(40)}), [0, 1] * 20)
+    model = LoadedModel(
+        "m", "1", None, native, {"plan": "object", "x": "int64"}, None,
+        rules={"plan": {"categories": ["a", "b"]}},
+    )  # fmt: skip
+    assert model.predict(pd.DataFrame({"plan": ["b"], "x": [3]})) == [1]
+    with pytest.raises(InputError, match=r"column 'plan', row 1: 'gold' breaks .*one of a, b"):
+        model.predict(pd.DataFrame({"plan": ["gold"], "x": [3]}))
+    with pytest.raises(InputError, match=r"column 'plan', row 1: a missing value"):
+        model.predict(pd.DataFrame({"plan": [None], "x": [3]}))

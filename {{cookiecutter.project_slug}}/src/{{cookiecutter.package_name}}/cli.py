@@ -103,6 +103,40 @@ def ingest(settings: Settings) -> None:
     _run_stage(settings, "ingest")
 
 
+@cli.command("data-source")
+@click.argument("source")
+@click.option("--target", required=True, help="The column to predict.")
+@click.pass_obj
+def data_source(settings: Settings, source: str, target: str) -> None:
+    """Point params.yaml at a CSV or Parquet file under datasets/ and the column to predict."""
+    from .pipeline.ingest import read_source
+    from .pipeline.params import DataParams, point_data_at
+
+    try:
+        frame = read_source(DataParams(source=source, target=target), settings.project_root)
+        point_data_at(settings.params_file, source, target)
+    except PipelineError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"params.yaml: data.source {source} ({len(frame)} rows, {frame.shape[1] - 1} features), "
+        f"data.target {target}"
+    )
+
+
+@cli.command("data-schema")
+@click.pass_obj
+def data_schema(settings: Settings) -> None:
+    """Write the data contract of data.source from its current data (then review and commit it)."""
+    from .pipeline.ingest import write_schema
+
+    params = _params(settings)
+    try:
+        path = write_schema(settings, params)
+    except PipelineError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"wrote {path}: review it (types, nullable, ranges, categories) and commit it")
+
+
 @cli.command()
 @click.pass_obj
 def prepare(settings: Settings) -> None:

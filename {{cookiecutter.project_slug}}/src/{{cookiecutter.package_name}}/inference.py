@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .settings import Settings
-from .tracking.registry import NULLABLE_KEY
+from .tracking.registry import CONTRACT_KEY, NULLABLE_KEY
 from .tracking.store import CHAMPION, connect
 
 # MLflow signature types -> the dtype each column is coerced to before predicting.
@@ -56,14 +57,17 @@ class LoadedModel:
     input_example: pd.DataFrame | None
     # Columns that had missing values in the training data: only these accept them when predicting.
     nullable: frozenset[str] = frozenset()
+    # The data contract's rules per feature column: {"min", "max"} for numbers, {"categories"} for text.
+    rules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Check the columns against the signature and coerce their types; raise InputError.
 
         Infinite values are always refused, and a missing value (null, NaN) is refused in a column that
-        had none in training: the model never learnt what it means there.
+        had none in training: the model never learnt what it means there. Values outside the data
+        contract (a number out of its range, an unknown category) are refused too.
         """
-        return self._check_values(self._coerce(frame))
+        return self._check_contract(self._check_values(self._coerce(frame)))
 
     def _coerce(self, frame: pd.DataFrame) -> pd.DataFrame:
         if frame.empty:
@@ -108,6 +112,48 @@ class LoadedModel:
                 raise InputError(
                     f"column '{name}', row {missing[0] + 1}: a missing value, but '{name}' had "
                     "none in training",
+                    name,
+                )
+        return frame
+
+    @cached_property
+    def _ranges(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """The contract's numeric columns with their bounds, as arrays: one vectorised check per batch."""
+        names = [name for name, rule in self.rules.items() if "min" in rule]
+        low = np.array([self.rules[name]["min"] for name in names], dtype="float64")
+        high = np.array([self.rules[name]["max"] for name in names], dtype="float64")
+        return names, low, high
+
+    def _check_contract(self, frame: pd.DataFrame) -> pd.DataFrame:
+        names, low, high = self._ranges
+        if names:
+            values = frame[names].to_numpy(dtype="float64")
+            inside = np.isnan(values) | ((values >= low) & (values <= high))
+            if not inside.all():
+                row, position = np.argwhere(~inside)[0]
+                name = names[position]
+                raise InputError(
+                    f"column '{name}', row {row + 1}: {values[row, position]:g} breaks the data contract "
+                    f"(between {low[position]:g} and {high[position]:g})",
+                    name,
+                )
+        for name, rule in self.rules.items():
+            if "categories" not in rule:
+                continue
+            column = frame[name]
+            present = column.notna()
+            unknown = present & ~column.astype(str).isin(rule["categories"])
+            if unknown.any():
+                row = int(np.flatnonzero(unknown.to_numpy())[0])
+                raise InputError(
+                    f"column '{name}', row {row + 1}: {str(column.iloc[row])[:40]!r} breaks the data "
+                    f"contract (one of {listing(list(rule['categories']))})",
+                    name,
+                )
+            if not present.all() and name not in self.nullable:
+                row = int(np.flatnonzero(~present.to_numpy())[0])
+                raise InputError(
+                    f"column '{name}', row {row + 1}: a missing value, but '{name}' had none in training",
                     name,
                 )
         return frame
@@ -179,6 +225,7 @@ def load_model(
     }
     example = meta.load_input_example(local)
     nullable = frozenset((meta.metadata or {}).get(NULLABLE_KEY, []))
+    rules = (meta.metadata or {}).get(CONTRACT_KEY, {})
     native = mlflow.sklearn.load_model(local)
     if all(dtype != "object" for dtype in columns.values()):
         # A numeric signature is checked by LoadedModel.prepare; predicting on a matrix is 2x faster.
@@ -192,6 +239,7 @@ def load_model(
         columns=columns,
         input_example=example if isinstance(example, pd.DataFrame) else None,
         nullable=nullable,
+        rules=rules,
     )
 
 

@@ -204,10 +204,26 @@ def promote(
     state = _reconcile(client, name)
     candidate = _candidate(state, name, version)
     champion = state.champion
-    candidate_scores = score_version(settings, params, candidate)
-    champion_scores = (
-        score_version(settings, params, champion) if champion and champion != candidate else None
-    )
+    from .inference import InputError
+
+    try:
+        candidate_scores = score_version(settings, params, candidate)
+    except InputError as error:
+        raise PromotionError(
+            f"version {candidate} cannot score the current test split ({error}): it was trained on "
+            "other data; deploy a version trained on this data"
+        ) from None
+    champion_scores = None
+    if champion and champion != candidate:
+        try:
+            champion_scores = score_version(settings, params, champion)
+        except InputError as error:  # the data changed (your own dataset): nothing to compare with
+            logger.warning(
+                "champion version {} cannot score the current test split ({}): the candidate is "
+                "judged on the absolute limits only",
+                champion,
+                error,
+            )
     verdicts = gate(candidate_scores, champion_scores, params.gate)
     if not verdicts:
         raise PromotionError(

@@ -8,7 +8,14 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.pipeline import PipelineError
-from {{ cookiecutter.package_name }}.pipeline.ingest import column_name, load_builtin, read_source, run
+from {{ cookiecutter.package_name }}.pipeline.contract import ContractError
+from {{ cookiecutter.package_name }}.pipeline.ingest import (
+    column_name,
+    load_builtin,
+    read_source,
+    run,
+    write_schema,
+)
 from {{ cookiecutter.package_name }}.pipeline.params import DataParams, Params
 from {{ cookiecutter.package_name }}.settings import Settings
 
@@ -31,17 +38,36 @@ def test_unknown_builtin_lists_the_known_ones() -> None:
         load_builtin("mnist")
 
 
-def test_csv_source(tmp_path: Path) -> None:
-    """A CSV path relative to the project root is read."""
-    pd.DataFrame({"x": [1, 2, 3], "label": [0, 1, 0]}).to_csv(tmp_path / "mine.csv", index=False)
-    frame = read_source(DataParams(source="mine.csv", target="label"), tmp_path)
-    assert list(frame.columns) == ["x", "label"]
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_csv_or_parquet_file_under_datasets_is_read(tmp_path: Path, suffix: str) -> None:
+    """Your own file, under datasets/, in either format, with text and missing values."""
+    frame = pd.DataFrame({"x": [1.0, None, 3.0], "plan": ["a", "b", None], "label": [0, 1, 0]})
+    (tmp_path / "datasets").mkdir()
+    path = tmp_path / "datasets" / f"mine{suffix}"
+    frame.to_csv(path, index=False) if suffix == ".csv" else frame.to_parquet(path)
+    read = read_source(DataParams(source=f"datasets/mine{suffix}", target="label"), tmp_path)
+    assert list(read.columns) == ["x", "plan", "label"]
+    assert read["plan"].isna().sum() == 1
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("mine.csv", "mine.csv is outside datasets/: move the file there"),
+        ("../elsewhere/mine.csv", "is outside datasets/"),
+        ("datasets/mine.xlsx", "not a CSV or Parquet file"),
+    ],
+)
+def test_a_source_dvc_would_not_track_is_refused(tmp_path: Path, source: str, message: str) -> None:
+    """Files outside datasets/ (DVC's input folder) or of another format are refused with the fix."""
+    with pytest.raises(PipelineError, match=message):
+        read_source(DataParams(source=source, target="label"), tmp_path)
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (None, "mine.csv: data.source file not found"),
+        (None, "datasets/mine.csv: data.source file not found"),
         ("", "mine.csv: the file is empty"),
         ("x,label\n", "mine.csv: the dataset is empty"),
         ("x,y\n1,2\n", "mine.csv: target column 'label' not found (columns: x, y)"),
@@ -53,10 +79,11 @@ def test_bad_csv_names_the_path_or_column(
     tmp_path: Path, content: str | None, message: str
 ) -> None:
     """Missing, empty or target-less files stop with the path and the column named."""
+    (tmp_path / "datasets").mkdir()
     if content is not None:
-        (tmp_path / "mine.csv").write_text(content)
+        (tmp_path / "datasets" / "mine.csv").write_text(content)
     with pytest.raises(PipelineError) as caught:
-        read_source(DataParams(source="mine.csv", target="label"), tmp_path)
+        read_source(DataParams(source="datasets/mine.csv", target="label"), tmp_path)
     assert message in str(caught.value)
 
 
@@ -66,3 +93,29 @@ def test_runner_writes_the_raw_file(settings: Settings, params: Params) -> None:
     output = run(settings, iris)
     assert output == settings.data_dir / "raw" / "dataset.csv"
     assert len(pd.read_csv(output)) == 150
+    assert (settings.project_root / "datasets" / "sklearn-iris.schema.yaml").is_file()
+
+
+def test_a_second_version_that_breaks_the_contract_changes_nothing(
+    settings: Settings, params: Params
+) -> None:
+    """The first ingest writes the contract; a later file that breaks it stops before any output."""
+    folder = settings.project_root / "datasets"
+    folder.mkdir()
+    frame = pd.DataFrame({"plan": ["a", "b", "a", "b"], "x": [1, 2, 3, 4], "label": [0, 1, 0, 1]})
+    frame.to_csv(folder / "mine.csv", index=False)
+    mine = params.model_copy(
+        update={"data": DataParams(source="datasets/mine.csv", target="label")}
+    )
+    output = run(settings, mine)
+    assert (folder / "mine.schema.yaml").is_file()
+    before = output.read_bytes()
+
+    frame.assign(plan=["a", "b", "c", "b"]).to_csv(folder / "mine.csv", index=False)
+    with pytest.raises(ContractError, match=r"datasets/mine\.schema\.yaml"):
+        run(settings, mine)
+
+    assert output.read_bytes() == before
+    write_schema(settings, mine)  # `make data-schema`: the change was intended
+    run(settings, mine)
+    assert "c" in set(pd.read_csv(output)["plan"])

@@ -9,7 +9,13 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package_name }}.pipeline import PipelineError
-from {{ cookiecutter.package_name }}.pipeline.params import Bounds, Params, load_params, parse_params
+from {{ cookiecutter.package_name }}.pipeline.params import (
+    Bounds,
+    Params,
+    load_params,
+    parse_params,
+    point_data_at,
+)
 
 from tests.pipeline.conftest import PARAMS_FILE
 
@@ -104,3 +110,34 @@ def test_nan_always_violates_bounds() -> None:
     """A metric that is not a number never passes a bound."""
     assert Bounds(min=0.5).violation(float("nan")) == "not a number"
     assert Bounds().violation(float("nan")) == "not a number"
+
+
+def test_pointing_the_data_elsewhere_keeps_the_file_as_written(tmp_path: Path) -> None:
+    """`data-source` changes the two values only: comments and every other line stay."""
+    shipped = PARAMS_FILE.read_text()
+    path = tmp_path / "params.yaml"
+    path.write_text(shipped)
+
+    params = point_data_at(path, "datasets/churn.csv", "churned")
+
+    assert (params.data.source, params.data.target) == ("datasets/churn.csv", "churned")
+    changed = [
+        (old, new)
+        for old, new in zip(shipped.splitlines(), path.read_text().splitlines(), strict=True)
+        if old != new
+    ]
+    assert [new.strip() for _, new in changed] == [
+        'source: "datasets/churn.csv"',
+        'target: "churned"',
+    ]
+
+
+def test_a_params_file_without_a_data_block_is_left_alone(tmp_path: Path) -> None:
+    """Nothing is written when the keys are not where they belong."""
+    path = tmp_path / "params.yaml"
+    path.write_text("task: classification\n")
+
+    with pytest.raises(PipelineError, match=r"no data\.source/data\.target lines"):
+        point_data_at(path, "datasets/churn.csv", "churned")
+
+    assert path.read_text() == "task: classification\n"

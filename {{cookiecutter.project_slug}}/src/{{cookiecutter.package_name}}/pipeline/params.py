@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -146,3 +148,37 @@ def load_params(path: Path) -> Params:
     except yaml.YAMLError as error:
         raise PipelineError(f"{path}: not valid YAML: {error}") from None
     return parse_params(raw, str(path))
+
+
+DATA_KEY = re.compile(r"^(?P<indent>\s+)(?P<key>source|target):[^#\n]*?(?P<comment>\s*#.*)?$")
+
+
+def point_data_at(path: Path, source: str, target: str) -> Params:
+    """Set `data.source` and `data.target` in the params file, keeping its comments and layout.
+
+    The edited text is validated before it is written: a file that would not load is never left behind.
+    """
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    values = {"source": source, "target": target}
+    inside, found = False, set()
+    for number, line in enumerate(lines):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if not line[0].isspace():
+            inside = line.startswith("data:")
+            continue
+        match = DATA_KEY.match(line.rstrip("\n"))
+        if inside and match:
+            key = match["key"]
+            lines[number] = (
+                f"{match['indent']}{key}: {json.dumps(values[key])}{match['comment'] or ''}\n"
+            )
+            found.add(key)
+    if found != set(values):
+        raise PipelineError(
+            f"{path}: no data.source/data.target lines to set (restore the data: block)"
+        )
+    text = "".join(lines)
+    params = parse_params(yaml.safe_load(text), str(path))
+    path.write_text(text, encoding="utf-8")
+    return params

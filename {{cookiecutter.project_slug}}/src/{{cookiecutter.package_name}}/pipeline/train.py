@@ -9,10 +9,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from loguru import logger
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.pipeline import Pipeline
 
 from ..provenance import dvc_output_hashes
 from ..settings import Settings
 from . import PipelineError
+from .contract import contract_path, serving_rules
+from .ingest import dataset_of
 from .metrics import curve_metrics, model_metrics, rmse, score_test_split
 from .model import MODEL_DIR, TRUSTED_TYPES, Model, fit_model
 from .params import Params
@@ -30,13 +33,17 @@ def staged_scores(
 ) -> Iterator[dict[str, float]]:
     """Validation scores after each boosting iteration (the learning curve).
 
-    Only the curve's own metrics are computed per iteration: the full set costs ~10 ms each time.
+    Only the curve's own metrics are computed per iteration: the full set costs ~10 ms each time. A model with
+    an encoding step encodes the rows once, then its estimator scores each stage.
     """
-    if isinstance(model, HistGradientBoostingClassifier):
-        for proba in model.staged_predict_proba(features):
-            yield curve_metrics(target, proba, model.classes_)
+    estimator = model
+    if isinstance(model, Pipeline):
+        features, estimator = model[:-1].transform(features), model[-1]
+    if isinstance(estimator, HistGradientBoostingClassifier):
+        for proba in estimator.staged_predict_proba(features):
+            yield curve_metrics(target, proba, estimator.classes_)
     else:
-        for predicted in model.staged_predict(features):
+        for predicted in estimator.staged_predict(features):
             yield {"rmse": rmse(target, predicted)}
 
 
@@ -78,6 +85,12 @@ def log_scores(tracked: TrackedRun, model: Model, splits: Splits, params: Params
     log_plots(evaluation_plots(model, x_test, y_test, params.task))
 
 
+def feature_rules(settings: Settings, params: Params, features: list[str]) -> dict[str, Any]:
+    """The data contract's rules for the feature columns (none when the source has no contract yet)."""
+    contract = contract_path(dataset_of(params.data, settings.project_root))
+    return serving_rules(contract, features) if contract.is_file() else {}
+
+
 def run(settings: Settings, params: Params) -> dict[str, Any]:
     """Stage runner: fit, log the run and the model to MLflow, register it, write models/."""
     # MLflow loads only here, so the pure functions above import without it (in tests, notebooks, evaluate).
@@ -106,6 +119,7 @@ def run(settings: Settings, params: Params) -> dict[str, Any]:
             version_tags={"data.md5": data_hash} if data_hash else {},
             trusted_types=TRUSTED_TYPES,
             nullable_columns=[str(name) for name in x_train.columns[x_train.isna().any()]],
+            contract_rules=feature_rules(settings, params, list(map(str, x_train.columns))),
         )
         record = {"run_id": tracked.run_id, "model_name": settings.model_name, "version": version}
     (settings.models_dir / RUN_FILE).write_text(json.dumps(record, indent=2) + "\n")
