@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -69,6 +70,26 @@ def test_typed_predict_endpoint(client: TestClient, example: Any) -> None:
     assert response.json()["predictions"] == expected
     schema = client.get("/openapi.json").json()["components"]["schemas"]["Row"]
     assert set(schema["properties"]) == set(split["columns"])
+
+
+def test_the_typed_rows_carry_the_data_contract(
+    settings: Settings, loaded_model: LoadedModel, example: Any
+) -> None:
+    """/docs shows a column's range and whether it may be null; /predict refuses what breaks them."""
+    split, _ = example
+    first, second = split["columns"][:2]
+    contracted = replace(
+        loaded_model, rules={first: {"min": 0.0, "max": 10.0}}, nullable=frozenset({second})
+    )
+    client = TestClient(create_app(settings, contracted))
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["Row"]["properties"]
+    assert (schema[first]["minimum"], schema[first]["maximum"]) == (0.0, 10.0)
+    assert {"type": "null"} in schema[second]["anyOf"]
+    record = dict(zip(split["columns"], split["data"][0], strict=True))
+    assert client.post("/predict", json={"rows": [{**record, second: None}]}).status_code == 200
+    refused = client.post("/predict", json={"rows": [{**record, first: 11.0}]})
+    assert refused.status_code == 422
+    assert first in refused.text
 
 
 def as_json(payload: Any) -> bytes:

@@ -5,7 +5,7 @@ import asyncio
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal, cast
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
@@ -29,10 +29,21 @@ PYTHON_TYPES: dict[str, type] = {
 
 
 def row_model(model: LoadedModel) -> type[BaseModel]:
-    """A pydantic model of one input row, with the signature's column names and types."""
-    fields: dict[str, Any] = {
-        name: (PYTHON_TYPES[dtype], ...) for name, dtype in model.columns.items()
-    }
+    """A pydantic model of one input row: the signature's columns and types, and the data contract.
+
+    A text column with categories takes only those (an enum in /docs), a number its range; a column that had
+    missing values in training accepts null.
+    """
+    fields: dict[str, Any] = {}
+    for name, dtype in model.columns.items():
+        rule = model.rules.get(name, {})
+        kind: Any = PYTHON_TYPES[dtype]
+        if "categories" in rule:
+            kind = cast(Any, Literal)[tuple(rule["categories"])]
+        if name in model.nullable:
+            kind = kind | None
+        bounds = {"ge": rule["min"], "le": rule["max"]} if "min" in rule else {}
+        fields[name] = (kind, Field(..., **bounds))
     return create_model("Row", __config__=ConfigDict(extra="forbid", strict=False), **fields)
 
 
