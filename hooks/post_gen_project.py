@@ -15,8 +15,17 @@ REMOVED_WHEN: dict[tuple[str, str], tuple[str, ...]] = {
     ("publish_to_pypi", "no"): (".github/workflows/release.yml",),
     ("tracking", "local"): ("compose.yaml", "tracking-server.Dockerfile"),
     # The example data of "Use your own data" (README.md): one file and a broken second version per task.
-    ("task", "classification"): ("tests/data/spend.csv", "tests/data/spend-v2.csv"),
-    ("task", "regression"): ("tests/data/churn.csv", "tests/data/churn-v2.csv"),
+    # And the contract of the task's default dataset, reviewed and committed like yours will be.
+    ("task", "classification"): (
+        "tests/data/spend.csv",
+        "tests/data/spend-v2.csv",
+        "datasets/sklearn-diabetes.schema.yaml",
+    ),
+    ("task", "regression"): (
+        "tests/data/churn.csv",
+        "tests/data/churn-v2.csv",
+        "datasets/sklearn-breast_cancer.schema.yaml",
+    ),
 }
 
 

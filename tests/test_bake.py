@@ -38,6 +38,8 @@ BASE_FILES = {
     "LICENSE",
     "Makefile",
     "datasets/README.md",
+    "datasets/sklearn-breast_cancer.schema.yaml",
+    "datasets/sklearn-diabetes.schema.yaml",
     "tests/data/churn.csv",
     "tests/data/churn-v2.csv",
     "tests/data/spend.csv",
@@ -128,10 +130,11 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         files.discard("LICENSE")
     if answers["publish_to_pypi"] == "no":
         files.discard(".github/workflows/release.yml")
-    example = (
-        "spend" if answers["task"] == "classification" else "churn"
-    )  # the other task's example
+    # The other task's example data and the contract of its default dataset.
+    other = {"classification": ("spend", "diabetes"), "regression": ("churn", "breast_cancer")}
+    example, dataset = other[answers["task"]]
     files -= {f"tests/data/{example}.csv", f"tests/data/{example}-v2.csv"}
+    files.discard(f"datasets/sklearn-{dataset}.schema.yaml")
     if answers["tracking"] == "local":
         files -= {"compose.yaml", "tracking-server.Dockerfile"}
     return files

@@ -121,6 +121,25 @@ def test_train_runs_the_pipeline_and_registers_a_model(installed_project: Path) 
     } <= set(facts["provenance"])
     metrics = json.loads((installed_project / "metrics.json").read_text())
     assert metrics["roc_auc"] > 0.9
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=installed_project,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    staged = {line[3:] for line in status if line[0] == "A" and line[1] == " "}
+    assert staged == {
+        "poetry.lock",
+        "dvc.lock",
+        "data/.gitignore",
+        "models/.gitignore",
+        "models/run.json",
+        "metrics.json",
+        "reports/plots/confusion.csv",
+        "reports/plots/roc.csv",
+    }, status
+    assert len(status) == len(staged), f"only staged run records, ready for one commit: {status}"
 
 
 def test_second_train_is_a_no_op(installed_project: Path) -> None:

@@ -343,7 +343,8 @@ def test_data_travels_through_the_remote_to_a_fresh_clone(
     subprocess.run(["git", "clone", "--quiet", original, project], check=True)
     (original / ".venv").rename(project / ".venv")
     shutil.copy(original / ".env", project / ".env")
-    (project / ".venv/.installed").touch()
+    for marker in (".venv/.runtime", ".venv/.installed"):
+        (project / marker).touch()
     assert not (project / "data/prepared").exists(), "a clone has only the DVC records"
     run_make(project, "data-pull")
     assert (project / "data/prepared/train.csv").is_file()
