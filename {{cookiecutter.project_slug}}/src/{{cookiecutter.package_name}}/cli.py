@@ -165,6 +165,23 @@ def evaluate(settings: Settings) -> None:
 @click.pass_obj
 def promote(settings: Settings, version: str | None) -> None:
     """Quality-gate the newest version never rolled back (or --version) and make it the champion."""
+    _promote(settings, version)
+
+
+@cli.command()
+@click.option(
+    "--version", "version", default=None, help="Deploy this version number, not the newest."
+)
+@click.pass_obj
+def deploy(settings: Settings, version: str | None) -> None:
+    """Promote (quality gate, champion alias), then (re)start the server: one process, one MLflow import."""
+    from .serving.commands import start_and_smoke_test
+
+    _promote(settings, version)
+    start_and_smoke_test(settings)
+
+
+def _promote(settings: Settings, version: str | None) -> None:
     from .inference import ModelNotFoundError
     from .promotion import PromotionError, format_table
     from .promotion import promote as promote_candidate

@@ -36,6 +36,11 @@ def server() -> None:
 @click.pass_obj
 def server_start(settings: Settings) -> None:
     """(Re)start the background server, wait for health, send one smoke prediction."""
+    start_and_smoke_test(settings)
+
+
+def start_and_smoke_test(settings: Settings) -> None:
+    """Start the server on the alias's version, smoke-test it with its serving example, say how to call it."""
     from ..inference import ModelNotFoundError, resolve_version
     from . import lifecycle
 
