@@ -160,7 +160,10 @@ def test_metrics_target_shows_the_test_metrics(installed_project: Path) -> None:
     ("params", "message"),
     [
         ("split: {test_size: 2}", "split.test_size=2: Input should be less than 1"),
-        ("data: {source: missing.csv, target: y}", "missing.csv: data.source file not found"),
+        (
+            "data: {source: datasets/missing.csv, target: y}",
+            "datasets/missing.csv: data.source file not found",
+        ),
     ],
 )
 def test_bad_params_fail_with_a_clear_message(
