@@ -269,6 +269,23 @@ def test_fuzzing_the_api_finds_no_server_error(serving_env: dict[str, str]) -> N
     assert completed.returncode == 0, completed.stdout[-6000:]
 
 
+def test_the_docs_page_renders_without_internet(
+    serving_env: dict[str, str], tmp_path: Path
+) -> None:
+    """/docs draws every operation in a headless browser that can reach nothing but 127.0.0.1."""
+    url = f"http://127.0.0.1:{serving_env['TUMOR_CLASSIFIER_SERVE_PORT']}/docs"
+    offline = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"
+    dom = subprocess.run(
+        [*CHROMIUM, offline, f"--user-data-dir={tmp_path / 'chromium'}", "--dump-dom", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    assert "swagger-ui" in dom
+    for operation in ("/health", "/invocations", "/predict"):
+        assert f'data-path="{operation}"' in dom, f"{operation} is not drawn on {url}"
+
+
 def test_predict_target_scores_a_file(installed_project: Path, tmp_path: Path) -> None:
     """`make predict` writes one prediction per input row."""
     rows = tmp_path / "rows.csv"

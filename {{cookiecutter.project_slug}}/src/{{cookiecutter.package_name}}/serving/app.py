@@ -9,6 +9,7 @@ from typing import Any, Literal, cast
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from threadpoolctl import threadpool_limits
@@ -109,9 +110,13 @@ class BodyLimit:
 def create_app(
     settings: Settings, model: LoadedModel | None = None, instance: str | None = None
 ) -> FastAPI:
-    """Build the app around a loaded model (the champion by default)."""
+    """Build the app around a loaded model (the champion by default).
+
+    /docs and /redoc load their scripts and styles from the server itself (fastapi-offline), not from a CDN:
+    a model server in a hospital or a bank has no internet, and the page would be blank there.
+    """
     loaded = model or load_model(settings, alias=settings.serve_alias)
-    app = FastAPI(
+    app = FastAPIOffline(
         title=f"{loaded.name} model server",
         version=loaded.version,
         description=f"Serves {loaded.name} version {loaded.version} (alias: {loaded.alias}).",
