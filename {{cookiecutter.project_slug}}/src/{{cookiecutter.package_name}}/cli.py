@@ -134,7 +134,8 @@ def data_schema(settings: Settings) -> None:
         path = write_schema(settings, params)
     except PipelineError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"wrote {path}: review it (types, nullable, ranges, categories) and commit it")
+    shown = path.relative_to(settings.project_root)
+    click.echo(f"wrote {shown}: review it (types, nullable, ranges, categories) and commit it")
 
 
 @cli.command()

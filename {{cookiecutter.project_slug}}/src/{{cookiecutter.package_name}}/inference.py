@@ -39,6 +39,16 @@ class InputError(ValueError):
         self.field = field
 
 
+# A number sent as JSON may come back rounded (pandas writes 10 significant digits by default): a value at the
+# edge of the contract's range stays inside it within this relative margin.
+RANGE_TOLERANCE = 1e-9
+
+
+def widened(low: float, high: float) -> tuple[float, float]:
+    """A contract range with the margin that JSON rounding needs."""
+    return low - RANGE_TOLERANCE * max(1.0, abs(low)), high + RANGE_TOLERANCE * max(1.0, abs(high))
+
+
 def listing(names: list[str], shown: int = 5) -> str:
     """The first few names, and how many there are in all: an error stays small whatever the input."""
     head = ", ".join(name[:40] for name in names[:shown])
@@ -120,8 +130,9 @@ class LoadedModel:
     def _ranges(self) -> tuple[list[str], np.ndarray, np.ndarray]:
         """The contract's numeric columns with their bounds, as arrays: one vectorised check per batch."""
         names = [name for name, rule in self.rules.items() if "min" in rule]
-        low = np.array([self.rules[name]["min"] for name in names], dtype="float64")
-        high = np.array([self.rules[name]["max"] for name in names], dtype="float64")
+        bounds = [widened(self.rules[name]["min"], self.rules[name]["max"]) for name in names]
+        low = np.array([low for low, _ in bounds], dtype="float64")
+        high = np.array([high for _, high in bounds], dtype="float64")
         return names, low, high
 
     def _check_contract(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -134,7 +145,7 @@ class LoadedModel:
                 name = names[position]
                 raise InputError(
                     f"column '{name}', row {row + 1}: {values[row, position]:g} breaks the data contract "
-                    f"(between {low[position]:g} and {high[position]:g})",
+                    f"(between {self.rules[name]['min']:g} and {self.rules[name]['max']:g})",
                     name,
                 )
         for name, rule in self.rules.items():

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from threadpoolctl import threadpool_limits
 
-from ..inference import InputError, LoadedModel, load_model
+from ..inference import InputError, LoadedModel, load_model, widened
 from ..settings import Settings, load_settings
 from .lifecycle import INSTANCE_VARIABLE
 from .payloads import frame_from_body
@@ -43,8 +43,8 @@ def row_model(model: LoadedModel) -> type[BaseModel]:
             kind = cast(Any, Literal)[tuple(rule["categories"])]
         if name in model.nullable:
             kind = kind | None
-        bounds = {"ge": rule["min"], "le": rule["max"]} if "min" in rule else {}
-        fields[name] = (kind, Field(..., **bounds))
+        low, high = widened(rule["min"], rule["max"]) if "min" in rule else (None, None)
+        fields[name] = (kind, Field(..., ge=low, le=high))
     return create_model("Row", __config__=ConfigDict(extra="forbid", strict=False), **fields)
 
 
