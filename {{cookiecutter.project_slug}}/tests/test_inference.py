@@ -112,7 +112,9 @@ def test_rows_that_break_the_data_contract_name_the_column(loaded_model: LoadedM
     column = str(frame.columns[2])
     contracted = replace(loaded_model, rules={column: {"min": 0.0, "max": 5.0}})
     assert len(contracted.predict(frame.clip(upper=5.0))) == len(frame)
-    rounded = frame.clip(upper=5.0).map(lambda value: value * (1 + 1e-12))  # a bound sent through JSON
+    rounded = frame.clip(upper=5.0).map(
+        lambda value: value * (1 + 1e-12)
+    )  # a bound sent through JSON
     assert len(contracted.predict(rounded)) == len(frame)
     frame.iloc[1, 2] = 9.5
     with pytest.raises(
