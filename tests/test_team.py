@@ -370,7 +370,7 @@ def test_data_travels_through_the_remote_to_a_fresh_clone(
     run_make(project, "data-push", env=credentials)
     stored = bucket.list_objects_v2(Bucket="team-data").get("Contents", [])
     assert stored, "the object store holds the data"
-    for folder in ("data", "models", ".dvc/cache"):
+    for folder in ("data/raw", "data/prepared", "models/model", ".dvc/cache"):  # what DVC keeps
         shutil.rmtree(project / folder)
     run_make(project, "data-pull", env=credentials)
     assert "up to date" in dvc_status(project)
