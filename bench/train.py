@@ -118,6 +118,11 @@ print(clock(lambda: fit_model(x, y, params.task, params.model, params.seed)),
 """
 
 
+# The copy shares the demo's .venv (a link), whose install marker names the demo's folder: `-o` tells make the
+# install is done, so only the pipeline is timed.
+MAKE_TRAIN = ["make", "-o", ".venv/.runtime", "train"]
+
+
 def untracked_per_stage(python: str, package: str, project: Path, env: dict[str, str]) -> float:
     """Seconds for the four stage processes, run one after the other."""
     return sum(
@@ -160,14 +165,14 @@ def main() -> None:
         }
         for _ in range(args.repeat):
             reset(project, keep_store=False)
-            samples["cold"].append(timed(["make", "train"], project, env))
+            samples["cold"].append(timed(MAKE_TRAIN, project, env))
             timed(
                 ["dvc", "repro"], project, env
             )  # untimed: DVC's first no-op after a run warms caches
-            samples["noop"].append(timed(["make", "train"], project, env))
+            samples["noop"].append(timed(MAKE_TRAIN, project, env))
             samples["dvc"].append(timed(["dvc", "repro"], project, env))
             reset(project, keep_store=True)
-            samples["warm"].append(timed(["make", "train"], project, env))
+            samples["warm"].append(timed(MAKE_TRAIN, project, env))
             samples["stages"].append(untracked_per_stage(python, name, project, env))
             samples["untracked"].append(timed([python, "-c", one_process], project, env))
         own: dict[str, list[float]] = {"read": [], "check": []}
