@@ -105,12 +105,28 @@ class LoadedModel:
                 raise InputError(f"column '{name}' expects {dtype} values: {error}", name) from None
         return pd.DataFrame(converted)
 
+    @cached_property
+    def _numbers(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """The numeric columns in signature order, with the contract's bounds (infinite where none)."""
+        names = [name for name, dtype in self.columns.items() if dtype not in ("object", "bool")]
+        low = np.full(len(names), -np.inf)
+        high = np.full(len(names), np.inf)
+        for position, name in enumerate(names):
+            rule = self.rules.get(name, {})
+            if "min" in rule:
+                low[position], high[position] = widened(rule["min"], rule["max"])
+        return names, low, high
+
     def _check_values(self, frame: pd.DataFrame) -> pd.DataFrame:
-        numeric = frame.select_dtypes("number")
-        values = numeric.to_numpy(dtype="float64")
-        if np.isfinite(values).all():  # the common case: one vectorised check
-            return frame
-        for position, name in enumerate(numeric.columns):
+        """Numbers: finite, present where training had no missing values, inside the contract's range."""
+        names, low, high = self._numbers
+        numbers = frame if len(names) == frame.shape[1] else frame[names]
+        values = numbers.to_numpy(dtype="float64")
+        if (np.isfinite(values) & (values >= low) & (values <= high)).all():
+            return (
+                frame  # the common case, in one vectorised check; any NaN or infinity looks closer
+            )
+        for position, name in enumerate(names):
             column = values[:, position]
             infinite = np.flatnonzero(np.isinf(column))
             if infinite.size:
@@ -124,30 +140,18 @@ class LoadedModel:
                     "none in training",
                     name,
                 )
-        return frame
-
-    @cached_property
-    def _ranges(self) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """The contract's numeric columns with their bounds, as arrays: one vectorised check per batch."""
-        names = [name for name, rule in self.rules.items() if "min" in rule]
-        bounds = [widened(self.rules[name]["min"], self.rules[name]["max"]) for name in names]
-        low = np.array([low for low, _ in bounds], dtype="float64")
-        high = np.array([high for _, high in bounds], dtype="float64")
-        return names, low, high
-
-    def _check_contract(self, frame: pd.DataFrame) -> pd.DataFrame:
-        names, low, high = self._ranges
-        if names:
-            values = frame[names].to_numpy(dtype="float64")
-            inside = np.isnan(values) | ((values >= low) & (values <= high))
-            if not inside.all():
-                row, position = np.argwhere(~inside)[0]
-                name = names[position]
+            outside = np.flatnonzero((column < low[position]) | (column > high[position]))
+            if outside.size:
+                rule = self.rules[name]
                 raise InputError(
-                    f"column '{name}', row {row + 1}: {values[row, position]:g} breaks the data contract "
-                    f"(between {self.rules[name]['min']:g} and {self.rules[name]['max']:g})",
+                    f"column '{name}', row {outside[0] + 1}: {column[outside[0]]:g} breaks the data "
+                    f"contract (between {rule['min']:g} and {rule['max']:g})",
                     name,
                 )
+        return frame
+
+    def _check_contract(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Text columns: only the contract's categories, missing only where training had missing values."""
         for name, rule in self.rules.items():
             if "categories" not in rule:
                 continue
