@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }}.inference import LoadedModel
-from {{ cookiecutter.package_name }}.serving.app import create_app
+from {{ cookiecutter.package_name }}.serving.app import create_app, row_model
 from {{ cookiecutter.package_name }}.settings import Settings
 
 
@@ -91,6 +91,20 @@ def test_the_typed_rows_carry_the_data_contract(
     refused = client.post("/predict", json={"rows": [{**record, first: 11.0}]})
     assert refused.status_code == 422
     assert first in refused.text
+
+
+def test_a_whole_number_column_keeps_whole_bounds(loaded_model: LoadedModel) -> None:
+    """An integer column's range stays integral (pydantic refuses fractional bounds on an int field)."""
+    first = next(iter(loaded_model.columns))
+    counted = replace(
+        loaded_model,
+        columns={**loaded_model.columns, first: "int64"},
+        rules={first: {"min": 1, "max": 72}},
+    )
+
+    schema = row_model(counted).model_json_schema()["properties"][first]
+
+    assert (schema["type"], schema["minimum"], schema["maximum"]) == ("integer", 1, 72)
 
 
 def as_json(payload: Any) -> bytes:

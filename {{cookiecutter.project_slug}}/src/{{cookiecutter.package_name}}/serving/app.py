@@ -43,7 +43,9 @@ def row_model(model: LoadedModel) -> type[BaseModel]:
             kind = cast(Any, Literal)[tuple(rule["categories"])]
         if name in model.nullable:
             kind = kind | None
-        low, high = widened(rule["min"], rule["max"]) if "min" in rule else (None, None)
+        low, high = (rule.get("min"), rule.get("max"))  # whole numbers travel through JSON exactly
+        if "min" in rule and PYTHON_TYPES[dtype] is float:
+            low, high = widened(rule["min"], rule["max"])
         fields[name] = (kind, Field(..., ge=low, le=high))
     return create_model("Row", __config__=ConfigDict(extra="forbid", strict=False), **fields)
 
