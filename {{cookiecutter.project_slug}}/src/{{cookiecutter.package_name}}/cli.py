@@ -232,14 +232,14 @@ def predict(settings: Settings, source: Path, target: Path, alias: str) -> None:
 def ui(settings: Settings, port: int) -> None:
     """Open the MLflow UI on the project's tracking store."""
     import os
-    import shutil
 
-    # The mlflow command of this environment, even when its bin folder is not on PATH.
-    beside = Path(sys.executable).with_name("mlflow")
-    mlflow = str(beside) if beside.is_file() else shutil.which("mlflow")
-    if mlflow is None:
-        raise click.ClickException("the mlflow command is not installed in this environment")
+    from .tracking.server import ServerConfigError, mlflow_executable
     from .tracking.store import connect, project_experiment_id
+
+    try:
+        mlflow = mlflow_executable()
+    except ServerConfigError as error:
+        raise click.ClickException(str(error)) from None
 
     experiment_id = project_experiment_id(settings, connect(settings))
     # The UI opens on its GenAI overview unless told the workflow: the project trains classical models.
@@ -287,11 +287,10 @@ def tracking_server(settings: Settings) -> None:
 def tracking_db(settings: Settings) -> None:
     """Create the tracking server's PostgreSQL database if it does not exist."""
     import sqlalchemy.exc
-    from sqlalchemy.engine import make_url
 
     from .tracking.server import ServerConfigError, create_database
 
-    shown_uri = make_url(settings.tracking_server_backend_uri).render_as_string(hide_password=True)
+    shown_uri = mask_credentials(settings.tracking_server_backend_uri)
     try:
         created = create_database(settings)
     except ServerConfigError as error:

@@ -7,12 +7,13 @@ server, so no client holds storage credentials.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..names import ENV_PREFIX
-from ..settings import Settings, home_of
+from ..settings import Settings, home_of, mask_credentials
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -24,7 +25,10 @@ class ServerConfigError(ValueError):
 def mlflow_executable() -> str:
     """The mlflow command of this environment, even when its bin folder is not on PATH."""
     beside = Path(sys.executable).with_name("mlflow")
-    return str(beside) if beside.is_file() else "mlflow"
+    found = str(beside) if beside.is_file() else shutil.which("mlflow")
+    if found is None:
+        raise ServerConfigError("the mlflow command is not installed in this environment")
+    return found
 
 
 def artifacts_destination(settings: Settings) -> str:
@@ -94,7 +98,7 @@ def create_database(settings: Settings) -> bool:
     if not url.drivername.startswith("postgresql") or not url.database:
         raise ServerConfigError(
             f"{ENV_PREFIX}TRACKING_SERVER_BACKEND_URI is not a PostgreSQL database URI "
-            f"({url.render_as_string(hide_password=True)}): nothing to create"
+            f"({mask_credentials(settings.tracking_server_backend_uri)}): nothing to create"
         )
     engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
@@ -113,9 +117,7 @@ def create_database(settings: Settings) -> bool:
 
 def describe(settings: Settings) -> str:
     """One line saying where the server listens and stores: no password."""
-    from sqlalchemy.engine import make_url
-
-    backend = make_url(settings.tracking_server_backend_uri).render_as_string(hide_password=True)
+    backend = mask_credentials(settings.tracking_server_backend_uri)
     scheme = urlsplit(settings.tracking_server_artifacts).scheme or "folder"
     return (
         f"MLflow tracking server on http://{settings.tracking_server_host}:"
