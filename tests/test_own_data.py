@@ -80,11 +80,7 @@ def follow_walkthrough(project: Path, package: str, target: str, tmp_path: Path)
     assert (status, refused["field"]) == (400, "plan"), refused
     assert "breaks the data contract" in refused["error"]
 
-    features = tmp_path / "rows.csv"
-    with features.open("w", newline="") as sink:
-        writer = csv.DictWriter(sink, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    features = write_rows(tmp_path / "rows.csv", rows)
     predictions = tmp_path / "predictions.csv"
     run_make(project, "predict", f"INPUT={features}", f"OUTPUT={predictions}")
     assert len(predictions.read_text().splitlines()) == len(rows) + 1
@@ -104,6 +100,15 @@ def follow_walkthrough(project: Path, package: str, target: str, tmp_path: Path)
     assert project_python(project, STORE_COUNTS.format(package=package)) == counts
     assert (project / "dvc.lock").read_bytes() == lock, "DVC recorded nothing of the broken file"
     run_make(project, "undeploy")
+
+
+def write_rows(path: Path, rows: list[dict[str, str]]) -> Path:
+    """A CSV with the rows' keys as its header: input for `make predict`."""
+    with path.open("w", newline="") as sink:
+        writer = csv.DictWriter(sink, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
 
 
 def typed(row: dict[str, str]) -> dict[str, object]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import urllib.request
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from cookiecutter.main import cookiecutter
 
 from tests.conftest import TEMPLATE, free_port, run_make
 from tests.index_url import package_index_url
-from tests.test_own_data import follow_walkthrough
+from tests.test_own_data import feature_rows, follow_walkthrough, write_rows
 
 pytestmark = pytest.mark.slow
 
@@ -56,13 +55,8 @@ def test_train_deploy_predict_and_roll_back(regression_project: Path, tmp_path: 
     assert {"rmse", "r2"} <= {line.split()[0] for line in deployed.stdout.splitlines() if line}
     assert health(port)["version"] == "1"
 
-    with (regression_project / "data/prepared/test.csv").open() as source:
-        rows = [{k: v for k, v in row.items() if k != "target"} for row in csv.DictReader(source)]
-    features = tmp_path / "rows.csv"
-    with features.open("w", newline="") as sink:
-        writer = csv.DictWriter(sink, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    rows = feature_rows(regression_project / "data/prepared/test.csv", "target")
+    features = write_rows(tmp_path / "rows.csv", rows)
     predictions = tmp_path / "predictions.csv"
     run_make(regression_project, "predict", f"INPUT={features}", f"OUTPUT={predictions}")
     values = [float(line) for line in predictions.read_text().splitlines()[1:]]
