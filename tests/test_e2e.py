@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -10,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -232,7 +234,7 @@ def test_deploy_serves_the_champion(installed_project: Path, serving_env: dict[s
     assert url in result.stdout
     assert "curl" in result.stdout
     assert (
-        "smoke prediction: [" in result.stdout
+        "smoke prediction (champion 1): [" in result.stdout
     ), "one row of the model's serving example was scored"
     status, health = http(f"{url}/health")
     assert (status, health["alias"], health["version"]) == (200, "champion", "1")
@@ -246,16 +248,13 @@ def test_deploy_serves_the_champion(installed_project: Path, serving_env: dict[s
         assert 400 <= status < 500, (bad, status, body)
 
 
-def test_deploy_again_restarts_cleanly(
-    installed_project: Path, serving_env: dict[str, str]
-) -> None:
-    """A second deploy replaces the server: one process, a new pid, still healthy."""
+def test_deploy_again_swaps_in_place(installed_project: Path, serving_env: dict[str, str]) -> None:
+    """A second deploy reaches the running server: the same process serves on, nothing restarts."""
     pid_file = installed_project / ".mlflow/deploy/server.pid"
     first = pid_file.read_text()
     run_make(installed_project, "deploy", env=serving_env)
-    second = pid_file.read_text()
-    assert first != second
-    assert not running(first), "the old server is gone"
+    assert pid_file.read_text() == first
+    assert running(first)
 
 
 def test_fuzzing_the_api_finds_no_server_error(serving_env: dict[str, str]) -> None:
@@ -332,6 +331,164 @@ def test_rollback_serves_the_previous_version(
     assert http(f"{url}/health")[1]["version"] == "1", "the next deploy does not undo the rollback"
     run_make(installed_project, "deploy", "VERSION=2", env=serving_env)
     assert http(f"{url}/health")[1]["version"] == "2", "a rolled-back version returns by number"
+
+
+class ClientLoop:
+    """A client scoring one row after another in a thread, noting each answer's version and failure."""
+
+    def __init__(self, url: str, payload: Any) -> None:
+        self.url, self.payload = url, payload
+        self.versions: list[str] = []
+        self.failures: list[str] = []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.run)
+
+    def run(self) -> None:
+        """Score until stopped."""
+        body = json.dumps(self.payload).encode()
+        while not self.done.is_set():
+            request = urllib.request.Request(
+                self.url, data=body, headers={"Content-Type": "application/json"}
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    self.versions.append(response.headers["X-Model-Version"])
+            except (urllib.error.URLError, OSError) as error:
+                self.failures.append(str(error))
+
+    def __enter__(self) -> ClientLoop:
+        self.thread.start()
+        time.sleep(0.5)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        time.sleep(0.5)
+        self.done.set()
+        self.thread.join()
+
+    def changes(self) -> list[tuple[str, str]]:
+        """Each change of the answering version, in order."""
+        return [(a, b) for a, b in itertools.pairwise(self.versions) if a != b]
+
+
+def pd_rows(project: Path, count: int, shift: dict[str, float] | None = None) -> dict[str, Any]:
+    """The test split's first rows (feature columns only) in dataframe_split form."""
+    lines = (project / "data/prepared/test.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    target = header.index("target")
+    columns = [name for i, name in enumerate(header) if i != target]
+    data = []
+    for line in (lines[1:] * (count // (len(lines) - 1) + 1))[:count]:
+        values = [float(v) for i, v in enumerate(line.split(",")) if i != target]
+        row = dict(zip(columns, values, strict=True))
+        row.update(shift or {})
+        data.append([row[name] for name in columns])
+    return {"columns": columns, "data": data}
+
+
+def test_deploy_and_rollback_under_load_fail_no_request(
+    installed_project: Path, serving_env: dict[str, str]
+) -> None:
+    """A client scoring all along sees 0 failures and the version change once per deploy and rollback."""
+    run_make(installed_project, "train", "DVC_FLAGS=--force")  # version 3
+    url = f"http://127.0.0.1:{serving_env['TUMOR_CLASSIFIER_SERVE_PORT']}"
+    with ClientLoop(f"{url}/invocations", {"dataframe_split": pd_rows(installed_project, 1)}) as loop:
+        run_make(installed_project, "deploy", env=serving_env)
+        time.sleep(0.5)
+        run_make(installed_project, "rollback", env=serving_env)
+    assert not loop.failures, f"{len(loop.failures)} failed: {loop.failures[:3]}"
+    assert loop.changes() == [("2", "3"), ("3", "2")], f"{len(loop.versions)} answers"
+    assert http(f"{url}/health")[1]["version"] == "2"
+
+
+def test_a_broken_candidate_leaves_the_old_version_serving(
+    installed_project: Path, serving_env: dict[str, str]
+) -> None:
+    """A version that passes the gate but fails its serving example in the server is not served."""
+    run_make(installed_project, "train", "DVC_FLAGS=--force")  # version 4
+    newest = max(
+        installed_project.glob(".mlflow/**/serving_input_example.json"),
+        key=lambda path: path.stat().st_mtime,
+    )
+    newest.write_text(json.dumps({"dataframe_split": {"columns": ["nope"], "data": [[1.0]]}}))
+    url = f"http://127.0.0.1:{serving_env['TUMOR_CLASSIFIER_SERVE_PORT']}"
+    with ClientLoop(f"{url}/invocations", {"dataframe_split": pd_rows(installed_project, 1)}) as loop:
+        result = run_make(installed_project, "deploy", env=serving_env, check=False)
+    assert result.returncode != 0
+    assert "version 4 not deployed" in result.stderr
+    assert "back on version 2" in result.stderr, result.stderr
+    assert not loop.failures
+    assert set(loop.versions) == {"2"}, "the old version answered every request"
+    health = http(f"{url}/health")[1]
+    assert (health["version"], health["alias"]) == ("2", "champion")
+
+
+def metric_total(exposition: str, name: str, **labels: str) -> float:
+    """The sum of a metric's samples whose labels include `labels`."""
+    total = 0.0
+    for line in exposition.splitlines():
+        if line.startswith(f"{name}{{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_a_canary_gets_its_share_and_is_promoted_without_a_restart(
+    installed_project: Path, serving_env: dict[str, str]
+) -> None:
+    """Two workers, a 20% canary: the share holds, /metrics adds up both workers, promote swaps in place."""
+    run_make(installed_project, "undeploy", env=serving_env)
+    env = {
+        **serving_env,
+        "TUMOR_CLASSIFIER_SERVE_WORKERS": "2",
+        "TUMOR_CLASSIFIER_SERVE_REQUEST_LOG_RATE": "1",
+    }
+    run_make(installed_project, "deploy", "STRATEGY=canary", "PERCENT=20", "VERSION=3", env=env)
+    url = f"http://127.0.0.1:{serving_env['TUMOR_CLASSIFIER_SERVE_PORT']}"
+    payload = json.dumps({"dataframe_split": pd_rows(installed_project, 1)}).encode()
+    answered = []
+    for number in range(400):
+        request = urllib.request.Request(
+            f"{url}/invocations",
+            data=payload,
+            headers={"Content-Type": "application/json", "X-Request-ID": f"client-{number}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            answered.append(response.headers["X-Model-Alias"])
+    share = answered.count("challenger") / len(answered)
+    assert 0.12 < share < 0.28, f"challenger share {share:.2f} for PERCENT=20"
+    exposition = urllib.request.urlopen(f"{url}/metrics", timeout=10).read().decode()
+    scored = metric_total(exposition, "tumor_classifier_requests_total", endpoint="/invocations")
+    assert scored == 401, f"{scored} requests counted by /metrics: 400 and the smoke test"
+    assert metric_total(
+        exposition, "tumor_classifier_requests_total", version="3", alias="challenger"
+    ) == answered.count("challenger") + 1
+    pid = (installed_project / ".mlflow/deploy/server.pid").read_text()
+    run_make(installed_project, "canary-promote", env=env)
+    health = http(f"{url}/health")[1]
+    assert (health["version"], health["challenger"]) == ("3", None)
+    assert (installed_project / ".mlflow/deploy/server.pid").read_text() == pid, "no restart"
+
+
+def test_monitor_reports_drift_in_the_served_requests(
+    installed_project: Path, serving_env: dict[str, str]
+) -> None:
+    """The logged requests of the canary test match the training data; shifted ones fail make monitor."""
+    result = run_make(installed_project, "monitor")
+    report = installed_project / "reports/monitor/drift.html"
+    summary = json.loads((installed_project / "reports/monitor/drift.json").read_text())
+    assert report.is_file()
+    assert summary["verdict"] == "ok", result.stdout
+    url = f"http://127.0.0.1:{serving_env['TUMOR_CLASSIFIER_SERVE_PORT']}"
+    high = max(row[0] for row in pd_rows(installed_project, 400)["data"])
+    shifted = pd_rows(installed_project, 10, shift={"mean_radius": high})
+    for _ in range(60):
+        status, _answer = http(f"{url}/invocations", {"dataframe_split": shifted})
+        assert status == 200
+    drifted = run_make(installed_project, "monitor", check=False)
+    assert drifted.returncode != 0
+    assert "mean_radius" in drifted.stdout + drifted.stderr
+    summary = json.loads((installed_project / "reports/monitor/drift.json").read_text())
+    assert summary["verdict"] == "drift"
 
 
 def test_tag_check_reads_the_tag_as_data(installed_project: Path, tmp_path: Path) -> None:

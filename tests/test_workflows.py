@@ -71,7 +71,8 @@ def test_generated_files_validate(bake: Bake, python_version: str, publish: str)
     """Each bake has CI, a release only when publishing, all valid for GitHub and Dependabot."""
     project = bake(python_version=python_version, publish_to_pypi=publish)
     names = [path.name for path in workflows(project)]
-    assert names == (["ci.yml", "release.yml"] if publish == "yes" else ["ci.yml"]), names
+    expected = ["ci.yml", "monitor.yml", "release.yml"] if publish == "yes" else ["ci.yml", "monitor.yml"]
+    assert names == expected, names
     validate("vendor.github-workflows", *workflows(project))
     validate("vendor.dependabot", project / ".github/dependabot.yml")
     for path in workflows(project):
@@ -188,6 +189,18 @@ def test_actions_are_pinned(bake: Bake, publish: str) -> None:
         for line in path.read_text().splitlines():
             if "uses:" in line:
                 assert VERSION_COMMENT.search(line), f"{path.name}: no version comment: {line}"
+
+
+def test_the_drift_check_is_scheduled_but_off_until_enabled(bake: Bake) -> None:
+    """The monitor workflow runs daily and by hand, only where MONITOR_ENABLED is set; it may open issues."""
+    monitor = load(bake() / ".github/workflows/monitor.yml")
+    assert set(monitor["on"]) == {"schedule", "workflow_dispatch"}
+    job = monitor["jobs"]["drift"]
+    assert job["if"] == "vars.MONITOR_ENABLED == 'true'"
+    assert job["permissions"] == {"contents": "read", "issues": "write"}
+    assert commands(monitor, "drift")[-3:] == ["make data", "make monitor", "make drift-issue"]
+    check = next(step for step in job["steps"] if step.get("run") == "make monitor")
+    assert check["continue-on-error"] is True
 
 
 def test_dependabot_updates_python_and_actions_weekly(bake: Bake) -> None:

@@ -19,10 +19,15 @@ from {{ cookiecutter.package_name }}.promotion import (
     HISTORY_TAG,
     ROLLED_BACK_TAG,
     PromotionError,
+    challenger_of,
+    drop_challenger,
     format_table,
     gate,
     promote,
+    promote_challenger,
+    reinstate,
     rollback,
+    withdraw,
 )
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.tracking.store import connect
@@ -186,3 +191,50 @@ def test_an_interrupted_promotion_is_completed_by_the_next_command(
     assert aliases(fresh_registry) == {"champion": second}, "interrupted after the champion moved"
     assert rollback(fresh_registry) == first, "the history knew the promotion all the same"
     assert aliases(fresh_registry) == {"champion": first}
+
+
+def test_a_canary_runs_beside_the_champion_until_promoted_or_aborted(
+    fresh_registry: Settings,
+) -> None:
+    """A gated candidate becomes the challenger; promote makes it champion, abort rolls it back."""
+    params = shipped_params()
+    with pytest.raises(PromotionError, match="no 'champion' to run a canary beside"):
+        promote(fresh_registry, params, canary=True)
+    first, _ = promote(fresh_registry, params)
+    with pytest.raises(PromotionError, match="is the champion already"):
+        promote(fresh_registry, params, canary=True)
+
+    second = newest_version(fresh_registry)
+    assert promote(fresh_registry, params, canary=True)[0] == second
+    assert aliases(fresh_registry) == {"champion": first, "challenger": second}
+    assert challenger_of(fresh_registry) == second
+    for blocked in (lambda: promote(fresh_registry, params), lambda: rollback(fresh_registry)):
+        with pytest.raises(PromotionError, match=f"version {second} is in a canary"):
+            blocked()
+    assert promote_challenger(fresh_registry) == second
+    assert aliases(fresh_registry) == {"champion": second, "previous": first}
+    with pytest.raises(PromotionError, match="no canary is running"):
+        drop_challenger(fresh_registry)
+
+    third = newest_version(fresh_registry)
+    promote(fresh_registry, params, canary=True)
+    assert drop_challenger(fresh_registry) == third
+    assert aliases(fresh_registry) == {"champion": second, "previous": first}
+    with pytest.raises(PromotionError, match="is the champion already"):
+        promote(fresh_registry, params, canary=True)  # the aborted one is never picked again
+
+
+def test_a_promotion_the_server_refused_is_undone(fresh_registry: Settings) -> None:
+    """Withdraw puts the champion back (the version is rolled back); reinstate undoes a rollback."""
+    params = shipped_params()
+    first, _ = promote(fresh_registry, params)
+    second = newest_version(fresh_registry)
+    promote(fresh_registry, params)
+    assert withdraw(fresh_registry, second) == first
+    assert aliases(fresh_registry) == {"champion": first}
+    assert promote(fresh_registry, params)[0] == first, "a withdrawn version is not picked again"
+
+    promote(fresh_registry, params, version=second)
+    assert rollback(fresh_registry) == first
+    reinstate(fresh_registry, second)
+    assert aliases(fresh_registry) == {"champion": second, "previous": first}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 import signal
 import sys
+from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +21,7 @@ from .pipeline import PipelineError
 from .project import ROOT_VARIABLE
 from .serving.commands import serve, server
 from .settings import Settings, SettingsError, load_settings, mask_credentials
+from .tracking.store import CHALLENGER, CHAMPION
 
 if TYPE_CHECKING:  # params (YAML, pydantic models) load only for the commands that need them
     from .pipeline.params import Params
@@ -173,41 +176,116 @@ def promote(settings: Settings, version: str | None) -> None:
 @click.option(
     "--version", "version", default=None, help="Deploy this version number, not the newest."
 )
+@click.option(
+    "--strategy",
+    type=click.Choice(["blue-green", "canary"]),
+    default="blue-green",
+    show_default=True,
+    help="blue-green: the server swaps to the new champion; canary: it gets --percent of requests.",
+)
+@click.option(
+    "--percent",
+    type=click.FloatRange(0, 100, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="The canary's share of requests.",
+)
 @click.pass_obj
-def deploy(settings: Settings, version: str | None) -> None:
-    """Promote (quality gate, champion alias), then (re)start the server: one process, one MLflow import."""
-    from .serving.commands import start_and_smoke_test
+def deploy(settings: Settings, version: str | None, strategy: str, percent: float) -> None:
+    """Quality-gate a version, then serve it: in place of the champion, or as a canary beside it.
 
-    _promote(settings, version)
-    start_and_smoke_test(settings)
+    A running server swaps without a restart; otherwise one is started. If the server cannot serve the
+    new version, it keeps the old one and the aliases are put back.
+    """
+    from .inference import resolve_version
+    from .serving import strategies
+
+    with _deploy_errors():
+        if strategy == "canary":
+            champion = resolve_version(settings, CHAMPION, None)
+            strategies.canary(settings, champion, _promote(settings, version, True), percent)
+        else:
+            strategies.blue_green(settings, _promote(settings, version))
 
 
-def _promote(settings: Settings, version: str | None) -> None:
-    from .inference import ModelNotFoundError
-    from .promotion import PromotionError, format_table
+def _promote(settings: Settings, version: str | None, canary: bool = False) -> str:
+    from .promotion import format_table
     from .promotion import promote as promote_candidate
 
     params = _params(settings)
-    try:
-        version, verdicts = promote_candidate(settings, params, version)
-    except (PromotionError, ModelNotFoundError) as error:
-        raise click.ClickException(str(error)) from None
+    with _deploy_errors():
+        version, verdicts = promote_candidate(settings, params, version, canary)
     click.echo(format_table(verdicts))
-    click.echo(f"{settings.model_name} version {version} is the champion")
+    role = CHALLENGER if canary else CHAMPION
+    click.echo(f"{settings.model_name} version {version} is the {role}")
+    return version
+
+
+@contextlib.contextmanager
+def _deploy_errors() -> Iterator[None]:
+    """The registry's and the server's errors end a deploy command in one line."""
+    from .inference import ModelNotFoundError
+    from .promotion import PromotionError
+    from .serving.lifecycle import ServerError
+
+    try:
+        yield
+    except (PromotionError, ModelNotFoundError, ServerError) as error:
+        raise click.ClickException(str(error)) from None
 
 
 @cli.command()
 @click.pass_obj
 def rollback(settings: Settings) -> None:
-    """Take the champion out of service and point the alias at the one before it."""
-    from .promotion import PromotionError
-    from .promotion import rollback as roll_back
+    """Take the champion out of service and serve the one before it (a running server swaps in place)."""
+    from .serving import strategies
+
+    with _deploy_errors():
+        strategies.rollback(settings)
+
+
+@cli.group()
+def canary() -> None:
+    """End a canary started by `deploy --strategy canary`."""
+
+
+@canary.command("promote")
+@click.pass_obj
+def canary_promote(settings: Settings) -> None:
+    """Make the challenger the champion; the server serves it alone without a restart."""
+    from .serving import strategies
+
+    with _deploy_errors():
+        strategies.canary_promote(settings)
+
+
+@canary.command("abort")
+@click.pass_obj
+def canary_abort(settings: Settings) -> None:
+    """Drop the challenger (marked rolled back); the champion takes every request again."""
+    from .serving import strategies
+
+    with _deploy_errors():
+        strategies.canary_abort(settings)
+
+
+DRIFT_EXIT_CODE = 3  # `monitor` found drift (1 means it could not judge)
+
+
+@cli.command()
+@click.option("--version", default=None, help="Only the requests this model version answered.")
+@click.pass_obj
+def monitor(settings: Settings, version: str | None) -> None:
+    """Compare the server's logged requests with the training data; exit 3 on drift (reports/monitor/)."""
+    from .monitoring.drift import MonitorError, check
 
     try:
-        version = roll_back(settings)
-    except PromotionError as error:
+        summary = check(settings, _params(settings), version)
+    except (MonitorError, PipelineError) as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"{settings.model_name} champion is version {version} again")
+    click.echo(summary.describe())
+    if summary.drifted:
+        sys.exit(DRIFT_EXIT_CODE)
 
 
 @cli.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -16,6 +17,8 @@ from .settings import Settings
 from .tracking.registry import CONTRACT_KEY, NULLABLE_KEY
 from .tracking.store import CHAMPION, connect
 
+# The scoring payload MLflow saves beside a model logged with an input example.
+SERVING_EXAMPLE = "serving_input_example.json"
 # MLflow signature types -> the dtype each column is coerced to before predicting.
 DTYPES = {
     "double": "float64",
@@ -69,6 +72,9 @@ class LoadedModel:
     nullable: frozenset[str] = frozenset()
     # The data contract's rules per feature column: {"min", "max"} for numbers, {"categories"} for text.
     rules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # The scoring payload MLflow saved beside the model (serving_input_example.json): what a server checks a
+    # freshly loaded version with before it serves it.
+    serving_example: Mapping[str, Any] | None = None
 
     def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Check the columns against the signature and coerce their types; raise InputError.
@@ -224,37 +230,50 @@ def load_model(
 ) -> LoadedModel:
     """Load `models:/<name>@<alias>` (or a version) through its native flavor, once."""
     import mlflow
-    from mlflow.models import Model
 
     number = resolve_version(settings, alias, version)  # also points MLflow at the project's store
     local = mlflow.artifacts.download_artifacts(f"models:/{settings.model_name}/{number}")
-    meta = Model.load(local)
+    return load_model_folder(
+        Path(local), settings.model_name, number, None if version is not None else alias
+    )
+
+
+def load_model_folder(
+    folder: Path, name: str, version: str, alias: str | None = None
+) -> LoadedModel:
+    """Load a model from its MLmodel folder (downloaded from the registry, or exported beside a server)."""
+    import mlflow
+    from mlflow.models import Model
+
+    meta = Model.load(str(folder))
     if meta.signature is None:
-        raise InputError(
-            f"{settings.model_name} version {number} has no signature to check inputs with"
-        )
+        raise InputError(f"{name} version {version} has no signature to check inputs with")
     inputs = meta.signature.inputs
     columns = {
-        str(name): DTYPES.get(kind.name, "object")
-        for name, kind in zip(inputs.input_names(), inputs.input_types(), strict=True)
+        str(column): DTYPES.get(kind.name, "object")
+        for column, kind in zip(inputs.input_names(), inputs.input_types(), strict=True)
     }
-    example = meta.load_input_example(local)
+    example = meta.load_input_example(str(folder))
     nullable = frozenset((meta.metadata or {}).get(NULLABLE_KEY, []))
     rules = (meta.metadata or {}).get(CONTRACT_KEY, {})
-    native = mlflow.sklearn.load_model(local)
+    native = mlflow.sklearn.load_model(str(folder))
     if all(dtype != "object" for dtype in columns.values()):
         # A numeric signature is checked by LoadedModel.prepare; predicting on a matrix is 2x faster.
         with contextlib.suppress(AttributeError):  # a Pipeline derives it and cannot drop it
             del native.feature_names_in_
+    serving_example = folder / SERVING_EXAMPLE
     return LoadedModel(
-        name=settings.model_name,
-        version=number,
-        alias=None if version is not None else alias,
+        name=name,
+        version=version,
+        alias=alias,
         native=native,
         columns=columns,
         input_example=example if isinstance(example, pd.DataFrame) else None,
         nullable=nullable,
         rules=rules,
+        serving_example=(
+            json.loads(serving_example.read_text()) if serving_example.is_file() else None
+        ),
     )
 
 

@@ -19,7 +19,7 @@ from loguru import logger
 from .pipeline.metrics import HIGHER_IS_BETTER
 from .pipeline.params import GateParams, Params
 from .settings import Settings
-from .tracking.store import CHAMPION, PREVIOUS, connect
+from .tracking.store import CHALLENGER, CHAMPION, PREVIOUS, connect
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -192,18 +192,30 @@ def _candidate(state: DeployState, name: str, version: str | None) -> str:
 
 
 def promote(
-    settings: Settings, params: Params, version: str | None = None
+    settings: Settings, params: Params, version: str | None = None, canary: bool = False
 ) -> tuple[str, list[Verdict]]:
     """Gate a candidate; on a pass make it `champion` and keep the former one as `previous`.
 
     The candidate is `version` when given, else the newest version that was never rolled back: a rollback
-    is not undone by the next deploy.
+    is not undone by the next deploy. With `canary`, a passing candidate becomes the `challenger` instead,
+    served beside the champion until `promote_challenger` or `drop_challenger`.
     """
     client = connect(settings)
     name = settings.model_name
     state = _reconcile(client, name)
+    running = challenger_of(settings)
+    if running is not None:
+        raise PromotionError(
+            f"version {running} is in a canary: end it first (make canary-promote or make canary-abort)"
+        )
     candidate = _candidate(state, name, version)
     champion = state.champion
+    if canary and champion is None:
+        raise PromotionError(
+            f"{name} has no '{CHAMPION}' to run a canary beside: make deploy first"
+        )
+    if canary and candidate == champion:
+        raise PromotionError(f"version {candidate} is the champion already: train a new version")
     from .inference import InputError
 
     try:
@@ -233,6 +245,12 @@ def promote(
         raise PromotionError(
             f"version {candidate} failed the quality gate:\n{format_table(verdicts)}"
         )
+    if canary:
+        if candidate in state.rolled_back:
+            client.delete_model_version_tag(name, candidate, ROLLED_BACK_TAG)
+        client.set_registered_model_alias(name, CHALLENGER, candidate)
+        logger.info("{} version {} is the {}", name, candidate, CHALLENGER)
+        return candidate, verdicts
     if candidate != champion:
         if candidate in state.rolled_back:  # asked for by number: back in service
             client.delete_model_version_tag(name, candidate, ROLLED_BACK_TAG)
@@ -244,6 +262,69 @@ def promote(
     return candidate, verdicts
 
 
+def challenger_of(settings: Settings) -> str | None:
+    """The version in a canary, if one runs."""
+    client = connect(settings)
+    name = settings.model_name
+    if not client.search_registered_models(f"name='{name}'"):
+        return None
+    aliases = client.get_registered_model(name).aliases
+    return str(aliases[CHALLENGER]) if CHALLENGER in aliases else None
+
+
+def promote_challenger(settings: Settings) -> str:
+    """End a canary by making its challenger the champion (the champion becomes `previous`)."""
+    client = connect(settings)
+    name = settings.model_name
+    challenger = challenger_of(settings)
+    if challenger is None:
+        raise PromotionError(
+            f"{name} has no '{CHALLENGER}': start a canary with make deploy STRATEGY=canary"
+        )
+    state = _reconcile(client, name)
+    promoted = DeployState(state.versions, state.rolled_back, (*state.history, challenger))
+    _write(client, name, promoted, state.aliases, state.record)
+    client.delete_registered_model_alias(name, CHALLENGER)
+    logger.info("{} version {} is {}", name, challenger, CHAMPION)
+    return challenger
+
+
+def drop_challenger(settings: Settings, version: str | None = None) -> str:
+    """End a canary without promoting: the challenger is marked rolled back, so no deploy picks it again."""
+    client = connect(settings)
+    name = settings.model_name
+    challenger = version or challenger_of(settings)
+    if challenger is None:
+        raise PromotionError(f"{name} has no '{CHALLENGER}': no canary is running")
+    client.set_model_version_tag(name, challenger, ROLLED_BACK_TAG, "true")
+    if challenger_of(settings) == challenger:
+        client.delete_registered_model_alias(name, CHALLENGER)
+    logger.warning("{} canary of version {} aborted", name, challenger)
+    return challenger
+
+
+def withdraw(settings: Settings, version: str) -> str | None:
+    """Undo a promotion the server could not serve: `version` is rolled back; return the champion now."""
+    client = connect(settings)
+    name = settings.model_name
+    state = _reconcile(client, name)
+    client.set_model_version_tag(name, version, ROLLED_BACK_TAG, "true")
+    history = state.history[:-1] if state.history[-1:] == (version,) else state.history
+    back = DeployState(state.versions, state.rolled_back | {version}, history)
+    _write(client, name, back, state.aliases, state.record)
+    return back.champion
+
+
+def reinstate(settings: Settings, version: str) -> None:
+    """Undo a rollback the server could not serve: `version` is the champion again."""
+    client = connect(settings)
+    name = settings.model_name
+    client.delete_model_version_tag(name, version, ROLLED_BACK_TAG)
+    state = _reconcile(client, name)
+    again = DeployState(state.versions, state.rolled_back - {version}, (*state.history, version))
+    _write(client, name, again, state.aliases, state.record)
+
+
 def rollback(settings: Settings) -> str:
     """Take the champion out of service and serve the one before it; return the version now served.
 
@@ -251,6 +332,11 @@ def rollback(settings: Settings) -> str:
     """
     client = connect(settings)
     name = settings.model_name
+    running = challenger_of(settings)
+    if running is not None:
+        raise PromotionError(
+            f"version {running} is in a canary: end it first (make canary-promote or make canary-abort)"
+        )
     state = _reconcile(client, name)
     current = state.champion
     if current is None:

@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     serve_alias: str = Field("champion", min_length=1, description="Registry alias to serve.")
     serve_max_rows: int = Field(10_000, ge=1, description="Rows per request at most.")
     serve_max_body_bytes: int = Field(5_000_000, ge=1_000, description="Request body size limit.")
+    serve_request_log_rate: float = Field(
+        0.1, ge=0, le=1, description="Share of requests whose rows are logged for `make monitor`."
+    )
+    serve_request_log_rows: int = Field(10, ge=1, description="Rows logged per sampled request.")
 
     @field_validator("project_root")
     @classmethod

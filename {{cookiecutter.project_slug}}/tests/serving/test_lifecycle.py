@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -65,6 +66,7 @@ def test_start_restart_and_stop(deployed: Settings) -> None:
     try:
         first = lifecycle.start(deployed, version)
         assert (first["alias"], first["version"]) == ("champion", version)
+        assert first["challenger"] is None
         second = lifecycle.start(deployed, version)
         assert second["pid"] != first["pid"]
         assert not psutil.pid_exists(first["pid"]), "never two servers"
@@ -105,11 +107,64 @@ def test_a_copied_pid_file_stops_nothing(deployed: Settings, tmp_path: Path) -> 
         lifecycle.stop(paths)
 
 
-def test_a_server_serving_another_version_is_not_a_success(deployed: Settings) -> None:
-    """If the started server does not serve the expected version, start fails and stops it."""
-    with pytest.raises(lifecycle.ServerError, match="not 999"):
-        lifecycle.start(deployed, "999")
-    assert lifecycle.running_pid(ServerPaths.of(deployed)) is None
+@pytest.fixture
+def two_versions(trained_project: Settings, tmp_path: Path) -> Settings:
+    """A copy of the trained project whose registry has versions 1 (champion) and 2 (same model)."""
+    from mlflow import MlflowClient
+
+    from {{ cookiecutter.package_name }}.tracking.store import connect
+
+    copy = tmp_path / "project"
+    shutil.copytree(trained_project.project_root, copy)
+    settings = Settings(_env_file=None, project_root=copy, serve_port=free_port())
+    client: MlflowClient = connect(settings)
+    name = settings.model_name
+    client.copy_model_version(f"models:/{name}/1", name)
+    client.set_registered_model_alias(name, "champion", "1")
+    return settings
+
+
+def served_versions(
+    url: str, payload: object, stop: threading.Event, seen: list[str], failed: list[str]
+) -> None:
+    """A client loop: score one request after another until `stop`, noting each answer's version."""
+    while not stop.is_set():
+        try:
+            seen.append(lifecycle.score(f"{url}/invocations", payload, "")[1])
+        except lifecycle.ServerError as error:
+            failed.append(str(error))
+
+
+def test_a_running_server_swaps_model_without_failing_a_request(two_versions: Settings) -> None:
+    """A swap under load: no request fails, the version changes once; a broken plan changes nothing."""
+    import pandas as pd
+
+    test = pd.read_csv(two_versions.data_dir / "prepared" / "test.csv").drop(columns=["target"])
+    payload = {"dataframe_split": json.loads(test.head(1).to_json(orient="split", index=False))}
+    paths = ServerPaths.of(two_versions)
+    state = lifecycle.start(two_versions, "1")
+    stop, seen, failed = threading.Event(), list[str](), list[str]()
+    client = threading.Thread(
+        target=served_versions, args=(state["url"], payload, stop, seen, failed)
+    )
+    client.start()
+    try:
+        time.sleep(0.5)
+        swapped = lifecycle.swap(two_versions, "2")
+        assert swapped is not None
+        assert swapped["version"] == "2"
+        time.sleep(0.5)
+        with pytest.raises(lifecycle.ServerError, match=r"refused .* keeps serving version 2"):
+            lifecycle.swap(two_versions, "999")
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        client.join()
+        lifecycle.stop(paths)
+    assert not failed, f"{len(failed)} requests failed during the swaps: {failed[:3]}"
+    changes = [(a, b) for a, b in itertools.pairwise(seen) if a != b]
+    assert changes == [("1", "2")], f"versions seen: {sorted(set(seen))}, changes: {changes}"
+    assert seen.count("2") > 10, "version 2 kept serving after the refused plan"
 
 
 def test_health_answers_while_a_maximum_batch_is_scored(

@@ -88,6 +88,14 @@ class GateParams(_Frozen):
     limits: dict[str, Bounds] = Field(default_factory=dict)
 
 
+class MonitorParams(_Frozen):
+    """The drift check of the served model's logged requests (`make monitor`)."""
+
+    psi_limit: float = Field(0.2, gt=0, allow_inf_nan=False)
+    min_rows: int = Field(200, ge=1)  # fewer logged rows is an error, not a verdict
+    max_drifted: int = Field(0, ge=0)  # columns (the prediction is one) allowed above psi_limit
+
+
 class Params(_Frozen):
     """Everything in params.yaml."""
 
@@ -98,6 +106,7 @@ class Params(_Frozen):
     model: ModelParams
     alerts: AlertParams = AlertParams()
     gate: GateParams
+    monitor: MonitorParams = MonitorParams()
 
     @model_validator(mode="after")
     def _split_leaves_training_data(self) -> Params:

@@ -1,13 +1,16 @@
-"""The FastAPI application serving one registered model version."""
+"""The FastAPI application serving a registered model: its champion, and during a canary a challenger."""
 
 # No `from __future__ import annotations` here: FastAPI must see the request model built at runtime.
 import asyncio
+import contextlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Literal, cast
 
+import pandas as pd
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -16,10 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from threadpoolctl import threadpool_limits
 
-from ..inference import InputError, LoadedModel, load_model, widened
+from ..inference import InputError, LoadedModel, widened
 from ..settings import Settings, load_settings
-from .lifecycle import INSTANCE_VARIABLE
+from .lifecycle import INSTANCE_VARIABLE, PLAN_VARIABLE
+from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from .metrics import Instrumented, Metrics
 from .payloads import frame_from_body
+from .request_log import RequestLog
+from .routing import Router, Routes
 
 PYTHON_TYPES: dict[str, type] = {
     "float64": float,
@@ -55,13 +62,15 @@ def row_model(model: LoadedModel) -> type[BaseModel]:
 MESSAGE_LIMIT = 300  # characters of an error message: a small request never gets a large error back
 
 
-def error(status: int, message: str, field: str | None = None) -> JSONResponse:
+def error(
+    status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """A client error in one shape: what went wrong and, when known, which field."""
     if len(message) > MESSAGE_LIMIT:
         message = message[: MESSAGE_LIMIT - 3] + "..."
     if field is not None and len(field) > 100:
         field = field[:97] + "..."
-    return JSONResponse({"error": message, "field": field}, status_code=status)
+    return JSONResponse({"error": message, "field": field}, status_code=status, headers=headers)
 
 
 def describe_invalid(problems: Sequence[Any]) -> tuple[str, str | None]:
@@ -123,20 +132,43 @@ class BodyLimit:
 
 
 def create_app(
-    settings: Settings, model: LoadedModel | None = None, instance: str | None = None
+    settings: Settings,
+    model: LoadedModel | None = None,
+    instance: str | None = None,
+    plan_file: Path | None = None,
+    routes: Routes | None = None,
 ) -> FastAPI:
-    """Build the app around a loaded model (the champion by default).
+    """Build the app around `routes` or a `model` when given, else the deploy plan's, else the served alias.
 
+    With a plan, the app follows it: a new champion or canary is swapped in without a restart (see routing).
     /docs and /redoc load their scripts and styles from the server itself (fastapi-offline), not from a CDN:
     a model server in a hospital or a bank has no internet, and the page would be blank there.
     """
-    loaded = model or load_model(settings, alias=settings.serve_alias)
+    if routes is None and model is not None:
+        routes = Routes(model)
+    router = Router(routes) if routes else Router.start(settings, plan_file)
+    loaded = router.routes.champion
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        following = asyncio.create_task(router.follow()) if router.plan_file else None
+        yield
+        if following is not None:
+            following.cancel()
+
     app = FastAPIOffline(
         title=f"{loaded.name} model server",
         version=loaded.version,
-        description=f"Serves {loaded.name} version {loaded.version} (alias: {loaded.alias}).",
+        description=(
+            f"Serves {loaded.name}: the champion, and during a canary a challenger. Every answer names "
+            "the version that gave it (X-Model-Version, X-Model-Alias); send X-Request-ID to be "
+            "routed the same way every time."
+        ),
+        lifespan=lifespan,
     )
+    metrics = Metrics(classifier=hasattr(loaded.native, "predict_proba"))
     app.add_middleware(BodyLimit, limit=settings.serve_max_body_bytes)
+    app.add_middleware(Instrumented, metrics=metrics)
 
     @app.exception_handler(BodyTooLarge)
     async def body_too_large(_request: Request, problem: BodyTooLarge) -> Response:
@@ -147,10 +179,18 @@ def create_app(
         # FastAPI's default 422 repeats every offending value: with 10,000 typed rows, the request comes back.
         return error(422, *describe_invalid(problem.errors()))
 
-    scoring = scoring_thread(settings.serve_threads)
-    add_health(app, loaded, instance)
-    add_invocations(app, loaded, settings.serve_max_rows, scoring)
-    add_predict(app, loaded, settings.serve_max_rows, scoring)
+    scorer = Scorer(
+        scoring_thread(settings.serve_threads),
+        metrics,
+        RequestLog(
+            settings.log_dir, settings.serve_request_log_rate, settings.serve_request_log_rows
+        ),
+    )
+    app.state.router = router
+    add_health(app, router, instance)
+    add_metrics(app, metrics)
+    add_invocations(app, router, settings.serve_max_rows, scorer)
+    add_predict(app, router, settings.serve_max_rows, scorer)
     return app
 
 
@@ -168,81 +208,139 @@ def scoring_thread(math_threads: int) -> ThreadPoolExecutor:
     )
 
 
-def add_health(app: FastAPI, loaded: LoadedModel, instance: str | None) -> None:
-    """GET /health: the model being served, for how long, and (under `server start`) which instance."""
+def model_headers(model: LoadedModel, alias: str) -> dict[str, str]:
+    """The headers naming the version that answered."""
+    return {"X-Model-Version": model.version, "X-Model-Alias": alias}
+
+
+class Scorer:
+    """Scores in the scoring thread, and records what it scored (metrics, sampled request log)."""
+
+    def __init__(self, thread: ThreadPoolExecutor, metrics: Metrics, log: RequestLog) -> None:
+        self.thread = thread
+        self.metrics = metrics
+        self.log = log
+
+    async def __call__(
+        self, model: LoadedModel, alias: str, frame: Callable[[], pd.DataFrame]
+    ) -> list[Any]:
+        """Build the frame and predict off the event loop, in one hop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.thread, self.score, model, alias, frame)
+
+    def score(self, model: LoadedModel, alias: str, frame: Callable[[], pd.DataFrame]) -> list[Any]:
+        """Predict, then count the rows and predictions, and log a sample of them."""
+        rows = frame()
+        predictions = model.predict(rows)
+        self.metrics.scored(model.version, alias, predictions)
+        if self.log.sample():
+            self.log.write(rows, predictions, model.version, alias)
+        return predictions
+
+
+def add_health(app: FastAPI, router: Router, instance: str | None) -> None:
+    """GET /health: the versions being served, for how long, and (under `server start`) which instance."""
     started = time.monotonic()
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
-        """The model being served and for how long (and, when started by `server start`, which instance)."""
+        """The champion's version (and a challenger's), for how long, and which server instance."""
         return {
             "status": "ok",
-            "model": loaded.name,
-            "version": loaded.version,
-            "alias": loaded.alias,
+            "model": router.routes.champion.name,
+            **router.routes.describe(),
             "uptime_seconds": round(time.monotonic() - started, 3),
             "instance": instance,
         }
 
 
-def add_invocations(
-    app: FastAPI, loaded: LoadedModel, max_rows: int, scoring: ThreadPoolExecutor
-) -> None:
-    """POST /invocations: MLflow's scoring protocol."""
-    columns = list(loaded.columns)
+def add_metrics(app: FastAPI, metrics: Metrics) -> None:
+    """GET /metrics: Prometheus' text format, every worker's samples added up."""
 
-    def score(body: bytes, content_type: str) -> list[Any]:
-        frame = frame_from_body(body, content_type, columns)
-        if len(frame) > max_rows:
-            raise TooManyRowsError(max_rows)
-        return loaded.predict(frame)
+    @app.get("/metrics", include_in_schema=False)
+    async def exposition() -> Response:
+        return Response(metrics.exposition(), media_type=METRICS_CONTENT_TYPE)
+
+
+def add_invocations(app: FastAPI, router: Router, max_rows: int, scorer: Scorer) -> None:
+    """POST /invocations: MLflow's scoring protocol."""
 
     @app.post("/invocations")
     async def invocations(request: Request) -> Response:
         """MLflow's scoring protocol: the same payloads and answers as `mlflow models serve`."""
+        model, alias = router.routes.pick(request.headers.get("x-request-id"))
+        headers = model_headers(model, alias)
         body = await request.body()  # BodyLimit refuses it past the size limit while it arrives
+        content_type = request.headers.get("content-type", "")
+        columns = list(model.columns)
+
+        def parsed() -> pd.DataFrame:
+            frame = frame_from_body(body, content_type, columns)
+            if len(frame) > max_rows:
+                raise TooManyRowsError(max_rows)
+            return frame
+
         try:
-            # Parsing and math run off the event loop, in one hop: a large batch must not stall
-            # /health and the other clients.
-            content_type = request.headers.get("content-type", "")
-            loop = asyncio.get_running_loop()
-            predictions = await loop.run_in_executor(scoring, score, body, content_type)
+            # Parsing and math run off the event loop: a large batch must not stall /health and the others.
+            predictions = await scorer(model, alias, parsed)
         except TooManyRowsError as problem:
-            return error(413, str(problem))
+            return error(413, str(problem), headers=headers)
         except InputError as problem:
-            return error(400, str(problem), problem.field)
+            return error(400, str(problem), problem.field, headers=headers)
         except (
             ValueError,
             TypeError,
         ) as problem:  # the model rejected values the signature allowed
-            return error(400, f"the model cannot score these rows: {problem}")
-        return JSONResponse({"predictions": predictions})
+            return error(400, f"the model cannot score these rows: {problem}", headers=headers)
+        return JSONResponse({"predictions": predictions}, headers=headers)
 
 
-def add_predict(
-    app: FastAPI, loaded: LoadedModel, max_rows: int, scoring: ThreadPoolExecutor
-) -> None:
-    """POST /predict: typed rows, validated against the model's signature (and listed in /docs)."""
-    columns = list(loaded.columns)
-    row = row_model(loaded)
-    request_model = create_model(
-        "PredictRequest",
-        rows=(list[row], Field(min_length=1, max_length=max_rows)),  # type: ignore[valid-type]
-    )
+def add_predict(app: FastAPI, router: Router, max_rows: int, scorer: Scorer) -> None:
+    """POST /predict: typed rows, validated against the champion's signature (and listed in /docs).
 
-    @app.post("/predict")
-    async def predict(body: request_model) -> dict[str, Any]:
-        """Typed rows in, predictions out; /docs lists the model's input fields."""
-        import pandas as pd
+    When a swap brings a champion with other columns or another data contract, the route is rebuilt.
+    """
 
-        rows = [item.model_dump() for item in body.rows]  # type: ignore[attr-defined]
-        try:
-            frame = pd.DataFrame.from_records(rows, columns=columns)
-            loop = asyncio.get_running_loop()
-            predictions = await loop.run_in_executor(scoring, loaded.predict, frame)
-        except InputError as problem:
-            return error(422, str(problem), problem.field)  # type: ignore[return-value]
-        return {"predictions": predictions, "model": loaded.name, "version": loaded.version}
+    def install(champion: LoadedModel) -> None:
+        row = row_model(champion)
+        request_model = create_model(
+            "PredictRequest",
+            rows=(list[row], Field(min_length=1, max_length=max_rows)),  # type: ignore[valid-type]
+        )
+
+        async def predict(body: request_model, request: Request) -> Response:
+            """Typed rows in, predictions out; /docs lists the model's input fields."""
+            model, alias = router.routes.pick(request.headers.get("x-request-id"))
+            headers = model_headers(model, alias)
+            rows = [item.model_dump() for item in body.rows]  # type: ignore[attr-defined]
+            columns = list(model.columns)
+            try:
+                predictions = await scorer(
+                    model, alias, lambda: pd.DataFrame.from_records(rows, columns=columns)
+                )
+            except InputError as problem:
+                return error(422, str(problem), problem.field, headers=headers)
+            answer = {"predictions": predictions, "model": model.name, "version": model.version}
+            return JSONResponse(answer, headers=headers)
+
+        app.router.routes[:] = [
+            route for route in app.router.routes if getattr(route, "path", None) != "/predict"
+        ]
+        app.add_api_route("/predict", predict, methods=["POST"])
+        app.openapi_schema = None  # /docs shows the new fields
+
+    def contract(model: LoadedModel) -> Any:
+        return (model.columns, model.rules, model.nullable)
+
+    installed = [contract(router.routes.champion)]
+    install(router.routes.champion)
+
+    def on_swap(routes: Routes) -> None:
+        if contract(routes.champion) != installed[0]:
+            install(routes.champion)
+            installed[0] = contract(routes.champion)
+
+    router.listeners.append(on_swap)
 
 
 def app_from_environment() -> FastAPI:
@@ -251,4 +349,7 @@ def app_from_environment() -> FastAPI:
 
     settings = load_settings()
     configure_logging(settings)
-    return create_app(settings, instance=os.environ.get(INSTANCE_VARIABLE))
+    plan = os.environ.get(PLAN_VARIABLE)
+    return create_app(
+        settings, instance=os.environ.get(INSTANCE_VARIABLE), plan_file=Path(plan) if plan else None
+    )

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -28,10 +29,14 @@ import psutil
 from ..names import ENV_PREFIX, PACKAGE
 from ..project import ROOT_VARIABLE
 from ..settings import Settings
+from .metrics import MULTIPROCESS_VARIABLE
+from .routing import Plan
 
 FACTORY = f"{PACKAGE}.serving.app:app_from_environment"
 # The per-start secret the server echoes in /health: proof that the answer comes from the child just started.
 INSTANCE_VARIABLE = f"{ENV_PREFIX}SERVER_INSTANCE"
+# The deploy plan the server's workers follow (see routing): how deploys reach a running server.
+PLAN_VARIABLE = f"{ENV_PREFIX}SERVER_PLAN"
 
 
 class ServerError(RuntimeError):
@@ -63,6 +68,21 @@ class ServerPaths:
         """What is served where."""
         return self.state_dir / "server.json"
 
+    @property
+    def plan_file(self) -> Path:
+        """The deploy plan the workers follow (see routing)."""
+        return self.state_dir / "plan.json"
+
+    @property
+    def reports_dir(self) -> Path:
+        """Each worker's report of what it serves."""
+        return self.state_dir / "workers"
+
+    @property
+    def metrics_dir(self) -> Path:
+        """The workers' Prometheus samples (multiprocess mode), emptied at each start."""
+        return self.state_dir / "metrics"
+
 
 def url_of(settings: Settings) -> str:
     """The server's base URL."""
@@ -75,6 +95,23 @@ def request_json(url: str, payload: Any = None, timeout: float = 5.0) -> Any:
     request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
+
+
+def score(url: str, payload: Any, request_id: str, timeout: float = 10.0) -> tuple[Any, str]:
+    """POST a scoring payload with a request id; the answer, and the version that gave it."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json", "X-Request-ID": request_id},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read()), response.headers.get("X-Model-Version", "")
+    except urllib.error.HTTPError as error:
+        detail = error.read()[:300].decode(errors="replace")
+        raise ServerError(f"the smoke prediction failed ({error.code}): {detail}") from None
+    except (urllib.error.URLError, OSError) as error:
+        raise ServerError(f"the smoke prediction got no answer: {error}") from None
 
 
 def is_our_server(pid: int, project_root: Path) -> bool:
@@ -141,20 +178,33 @@ def ensure_port_free(settings: Settings) -> None:
             ) from None
 
 
-def start(settings: Settings, version: str, timeout: float = 60.0) -> dict[str, Any]:
-    """Start the server in the background (stopping our previous one) and wait until it serves `version`."""
+def start(
+    settings: Settings, champion: str, challenger: str | None = None, percent: float = 0.0,
+    timeout: float = 120.0,
+) -> dict[str, Any]:  # fmt: skip
+    """Start the server in the background (stopping our previous one) and wait until it serves the plan."""
     paths = ServerPaths.of(settings)
     stop(paths)
     ensure_port_free(settings)
-    paths.state_dir.mkdir(parents=True, exist_ok=True)
+    for folder in (paths.reports_dir, paths.metrics_dir):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
     paths.log_file.parent.mkdir(parents=True, exist_ok=True)
+    plan = _next_plan(paths, champion, challenger, percent)
+    plan.write(paths.plan_file)
     instance = secrets.token_hex(16)
     command = [
         sys.executable, "-m", "uvicorn", FACTORY, "--factory",
         "--host", settings.serve_host, "--port", str(settings.serve_port),
         "--workers", str(settings.serve_workers), "--no-access-log",
     ]  # fmt: skip
-    env = {**os.environ, ROOT_VARIABLE: str(settings.project_root), INSTANCE_VARIABLE: instance}
+    env = {
+        **os.environ,
+        ROOT_VARIABLE: str(settings.project_root),
+        INSTANCE_VARIABLE: instance,
+        PLAN_VARIABLE: str(paths.plan_file),
+        MULTIPROCESS_VARIABLE: str(paths.metrics_dir),
+    }
     with paths.log_file.open("ab") as log:
         process = subprocess.Popen(
             command,
@@ -167,15 +217,77 @@ def start(settings: Settings, version: str, timeout: float = 60.0) -> dict[str, 
         )
     paths.pid_file.write_text(f"{process.pid}\n")
     health = wait_until_healthy(settings, process, paths, instance, timeout)
-    if health.get("version") != version:
+    try:
+        wait_for_workers(paths, plan.generation, settings.serve_workers, timeout)
+    except ServerError:
         stop(paths)
-        raise ServerError(
-            f"the server loaded version {health.get('version')}, not {version}: the "
-            f"'{settings.serve_alias}' alias moved during the start; deploy again"
-        )
-    state = {"pid": process.pid, "url": url_of(settings), **health}
+        raise
+    state = {
+        "pid": process.pid,
+        "url": url_of(settings),
+        "workers": settings.serve_workers,
+        **health,
+    }
     paths.state_file.write_text(json.dumps(state, indent=2) + "\n")
     return state
+
+
+def _next_plan(paths: ServerPaths, champion: str, challenger: str | None, percent: float) -> Plan:
+    """A plan with a generation no worker has seen."""
+    last = Plan.read(paths.plan_file)
+    generation = (last.generation if last else 0) + 1
+    return Plan(generation, champion, challenger, percent if challenger else 0.0)
+
+
+def swap(
+    settings: Settings, champion: str, challenger: str | None = None, percent: float = 0.0,
+    timeout: float = 180.0,
+) -> dict[str, Any] | None:  # fmt: skip
+    """Make the running server serve a new plan without a restart; None when no server runs.
+
+    Every worker loads and checks the new versions beside the old ones and swaps when ready. If one fails,
+    all go back to the plan they served (already loaded: at once) and ServerError says why.
+    """
+    paths = ServerPaths.of(settings)
+    if running_pid(paths) is None:
+        return None
+    state: dict[str, Any] = json.loads(paths.state_file.read_text())
+    before = Plan.read(paths.plan_file)
+    plan = _next_plan(paths, champion, challenger, percent)
+    plan.write(paths.plan_file)
+    try:
+        wait_for_workers(paths, plan.generation, state["workers"], timeout)
+    except ServerError as failure:
+        if before is not None:
+            back = _next_plan(paths, before.champion, before.challenger, before.percent)
+            back.write(paths.plan_file)
+            wait_for_workers(paths, back.generation, state["workers"], timeout)
+        raise ServerError(
+            f"{failure}; the server keeps serving version {before.champion if before else '?'}"
+        ) from None
+    health = request_json(f"{url_of(settings)}/health")
+    state.update(health, instance=state.get("instance"))
+    paths.state_file.write_text(json.dumps(state, indent=2) + "\n")
+    return state
+
+
+def wait_for_workers(paths: ServerPaths, generation: int, workers: int, timeout: float) -> None:
+    """Wait until `workers` live workers report serving `generation`; fail as soon as one could not."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        reports = []
+        for file in paths.reports_dir.glob("*.json"):
+            with contextlib.suppress(FileNotFoundError, ValueError):
+                report = json.loads(file.read_text())
+                if psutil.pid_exists(report["pid"]) and report["generation"] == generation:
+                    reports.append(report)
+        failed = [report for report in reports if not report["ok"]]
+        if failed:
+            raise ServerError(f"a server worker refused the new model: {failed[0]['error']}")
+        if len(reports) >= workers:
+            return
+        time.sleep(0.05)
+    raise ServerError(f"the server's workers did not take the new model within {timeout:.0f}s")
 
 
 def wait_until_healthy(

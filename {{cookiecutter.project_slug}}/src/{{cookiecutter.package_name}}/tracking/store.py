@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 CHAMPION = "champion"  # the version being served
 PREVIOUS = "previous"  # the champion before it: where `rollback` goes
+CHALLENGER = "challenger"  # a canary: serves a share of the requests beside the champion
 # MLflow's record of what an experiment is for: the project trains classical models, not GenAI apps. (MLflow
 # 3.17's UI still opens on its GenAI overview unless the address says otherwise: `ui` in cli.py prints one.)
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}

@@ -1,0 +1,236 @@
+"""What a server worker serves, and how it changes model without a restart.
+
+The deploy commands write a plan (`plan.json` in the project's deploy folder, replaced atomically): the
+champion's version and, during a canary, a challenger with its share of the requests. Every worker polls
+the file, loads a new plan's versions beside the ones it serves, checks each with the version's own serving
+example, and then swaps its routes in one assignment: requests in flight finish on the model they started
+with. A worker that cannot load or check a version keeps serving what it served. Each worker reports what it
+did in `workers/<pid>.json`, which the deploy command waits for. The file is the only control channel:
+nothing about it is reachable over HTTP, and only the project folder's owner can write it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import zlib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+
+from ..inference import LoadedModel, load_model
+from ..settings import Settings
+from ..tracking.store import CHALLENGER, CHAMPION
+
+POLL_SECONDS = 0.25
+MODELS_KEPT = (
+    4  # loaded versions a worker keeps: a rollback or canary abort to one of them is instant
+)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the server should serve; each change has a higher generation."""
+
+    generation: int
+    champion: str
+    challenger: str | None = None
+    percent: float = 0.0
+
+    @classmethod
+    def read(cls, path: Path) -> Plan | None:
+        """The plan in `path`, or None when there is none."""
+        try:
+            return cls(**json.loads(path.read_text()))
+        except FileNotFoundError:
+            return None
+
+    def write(self, path: Path) -> None:
+        """Replace the plan file in one step: a worker never reads half a plan."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, asdict(self))
+
+
+def write_atomically(path: Path, content: Any) -> None:
+    """Write JSON to a temporary file beside `path`, then rename it over `path`."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.write_text(json.dumps(content, indent=2) + "\n")
+    partial.replace(path)
+
+
+def share_of(request_id: str | None) -> float:
+    """A request's place in [0, 100): fixed for a request id, so a client can be pinned; else random."""
+    if request_id:
+        return zlib.crc32(request_id.encode()) % 10_000 / 100
+    return random.random() * 100
+
+
+@dataclass(frozen=True)
+class Routes:
+    """The models a worker serves now: replaced as a whole, never changed in place."""
+
+    champion: LoadedModel
+    challenger: LoadedModel | None = None
+    percent: float = 0.0
+    generation: int = 0
+
+    def pick(self, request_id: str | None) -> tuple[LoadedModel, str]:
+        """The model (and its alias) that answers a request."""
+        if self.challenger is not None and share_of(request_id) < self.percent:
+            return self.challenger, CHALLENGER
+        return self.champion, CHAMPION
+
+    def describe(self) -> dict[str, Any]:
+        """What /health and the worker reports say about the routes."""
+        challenger = self.challenger
+        return {
+            "version": self.champion.version,
+            "alias": CHAMPION,
+            "challenger": (
+                None
+                if challenger is None
+                else {"version": challenger.version, "percent": self.percent}
+            ),
+            "generation": self.generation,
+        }
+
+
+class CheckFailedError(RuntimeError):
+    """A loaded version did not answer its own serving example."""
+
+
+def check(model: LoadedModel) -> None:
+    """Score the version's serving example: a model that cannot is never served."""
+    from .payloads import frame_from_json
+
+    if model.serving_example is None:
+        raise CheckFailedError(f"version {model.version} has no serving example to check it with")
+    try:
+        frame = frame_from_json(model.serving_example, list(model.columns))
+        predictions = model.predict(frame)
+    except Exception as error:
+        raise CheckFailedError(
+            f"version {model.version} failed its serving example: {error}"
+        ) from error
+    if len(predictions) != len(frame):
+        raise CheckFailedError(
+            f"version {model.version} answered {len(predictions)} predictions for "
+            f"{len(frame)} rows of its serving example"
+        )
+
+
+class Router:
+    """A worker's routes, and the plan they follow."""
+
+    def __init__(
+        self,
+        routes: Routes,
+        plan_file: Path | None = None,
+        loader: Callable[[str], LoadedModel] | None = None,
+    ) -> None:
+        self.routes = routes
+        self.plan_file = plan_file
+        self.load = loader
+        self.models: dict[str, LoadedModel] = {routes.champion.version: routes.champion}
+        self.listeners: list[Callable[[Routes], None]] = []
+        self.seen = self._stamp()
+
+    @classmethod
+    def start(cls, settings: Settings, plan_file: Path | None = None) -> Router:
+        """The worker's router: the plan's versions, or without a plan (`serve`) the served alias."""
+
+        def loader(version: str) -> LoadedModel:
+            return load_model(settings, alias=None, version=version)
+
+        plan = Plan.read(plan_file) if plan_file else None
+        if plan is None:
+            return cls(Routes(load_model(settings, alias=settings.serve_alias)))
+        champion = loader(plan.champion)
+        check(champion)
+        router = cls(Routes(champion), plan_file, loader)
+        router.routes = router.build(plan)
+        router.report(ok=True)
+        return router
+
+    @property
+    def reports_dir(self) -> Path | None:
+        """Where the workers say what they serve (beside the plan)."""
+        return None if self.plan_file is None else self.plan_file.parent / "workers"
+
+    def model(self, version: str) -> LoadedModel:
+        """A version, loaded and checked once; the few most recent are kept."""
+        if version not in self.models:
+            if self.load is None:
+                raise CheckFailedError(
+                    f"version {version} is not loaded, and this server loads none"
+                )
+            model = self.load(version)
+            check(model)
+            self.models[version] = model
+        self.models[version] = self.models.pop(version)  # most recently used last
+        while len(self.models) > MODELS_KEPT:
+            self.models.pop(next(iter(self.models)))
+        return self.models[version]
+
+    def build(self, plan: Plan) -> Routes:
+        """Load and check the plan's versions (nothing is served from them yet)."""
+        champion = self.model(plan.champion)
+        challenger = self.model(plan.challenger) if plan.challenger else None
+        percent = plan.percent if challenger is not None else 0.0
+        return Routes(champion, challenger, percent, plan.generation)
+
+    async def follow(self) -> None:
+        """Poll the plan file and apply each new plan; runs for the worker's lifetime."""
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            stamp = self._stamp()
+            if stamp == self.seen:
+                continue
+            self.seen = stamp
+            plan = Plan.read(self.plan_file) if self.plan_file else None
+            if plan is not None and plan.generation != self.routes.generation:
+                await self.apply(plan)
+
+    async def apply(self, plan: Plan) -> None:
+        """Load the plan's versions off the event loop, then swap the routes in one assignment."""
+        loop = asyncio.get_running_loop()
+        try:
+            routes = await loop.run_in_executor(None, self.build, plan)
+        except Exception as error:
+            logger.error("plan {} not applied: {}", plan.generation, error)
+            self.report(ok=False, generation=plan.generation, error=str(error))
+            return
+        self.routes = routes
+        for listener in self.listeners:
+            listener(routes)
+        logger.info("serving {}", routes.describe())
+        self.report(ok=True)
+
+    def report(self, ok: bool, generation: int | None = None, error: str | None = None) -> None:
+        """Say what this worker serves now, and whether the last plan failed."""
+        if self.reports_dir is None:
+            return
+        self.reports_dir.mkdir(parents=True, exist_ok=True)
+        content = {
+            **self.routes.describe(),
+            "pid": os.getpid(),
+            "ok": ok,
+            "generation": self.routes.generation if generation is None else generation,
+            "error": error,
+        }
+        write_atomically(self.reports_dir / f"{os.getpid()}.json", content)
+
+    def _stamp(self) -> tuple[int, int] | None:
+        """The plan file's identity: each write replaces the file, so a new inode or time means a new plan."""
+        if self.plan_file is None:
+            return None
+        with contextlib.suppress(FileNotFoundError):
+            status = self.plan_file.stat()
+            return status.st_ino, status.st_mtime_ns
+        return None

@@ -1,0 +1,177 @@
+"""The deploy strategies: move the registry's aliases, make the server follow, and undo the move if it cannot.
+
+| command                       | the registry                         | a running server                       |
+|-------------------------------|--------------------------------------|----------------------------------------|
+| deploy (blue-green)           | gate, champion = candidate           | loads it beside the old one, swaps     |
+| deploy --strategy canary      | gate, challenger = candidate         | sends --percent of requests to it      |
+| canary promote / abort        | champion = challenger / drop it      | swaps (both versions are loaded)       |
+| rollback                      | champion = the one before            | swaps back                             |
+
+When the server cannot load or check the new version, it keeps serving the old one and the aliases are put
+back as they were: the registry never names a version that is not served. Without a running server, the
+server is started.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..settings import Settings
+from ..tracking.store import CHALLENGER, CHAMPION
+from . import lifecycle
+from .routing import share_of
+
+
+def serve(
+    settings: Settings, champion: str, challenger: str | None = None, percent: float = 0.0
+) -> dict[str, Any]:
+    """Make the server serve the plan (swap in place, or start one), then smoke-test the new version.
+
+    Raises lifecycle.ServerError when the server does not serve the plan; the running server then still
+    serves what it served.
+    """
+    target, alias = (challenger, CHALLENGER) if challenger else (champion, CHAMPION)
+    example = smoke_payload(settings, target)
+    state = lifecycle.swap(settings, champion, challenger, percent)
+    if state is None:
+        state = lifecycle.start(settings, champion, challenger, percent)
+    request = pinned(alias, percent)
+    answer, version = lifecycle.score(f"{state['url']}/invocations", example, request)
+    if version != target:
+        raise lifecycle.ServerError(f"the {alias} answered as version {version}, not {target}")
+    state["smoke"] = {
+        "alias": alias,
+        "version": version,
+        "predictions": answer["predictions"],
+        "example": example,
+    }
+    return state
+
+
+def pinned(alias: str, percent: float) -> str:
+    """A request id the routes send to `alias`: the smoke test reaches the version it checks."""
+    for number in range(100_000):
+        request = f"smoke-{number}"
+        if (share_of(request) < percent) == (alias == CHALLENGER):
+            return request
+    raise lifecycle.ServerError(f"no request id routes to the {alias} at {percent}%")
+
+
+def smoke_payload(settings: Settings, version: str) -> dict[str, object]:
+    """One row of the version's own serving example, which MLflow saved beside the model.
+
+    Only that file is fetched: loading the model again here would add seconds to every deploy.
+    """
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from ..inference import SERVING_EXAMPLE
+    from ..tracking.store import connect
+
+    connect(settings)
+    uri = f"models:/{settings.model_name}/{version}/{SERVING_EXAMPLE}"
+    try:
+        payload: dict[str, Any] = json.loads(
+            Path(mlflow.artifacts.download_artifacts(uri)).read_text()
+        )
+    except (MlflowException, OSError):
+        raise click.ClickException(
+            f"version {version} has no serving input example to smoke-test with"
+        ) from None
+    if "dataframe_split" in payload:
+        payload["dataframe_split"]["data"] = payload["dataframe_split"]["data"][:1]
+    return payload
+
+
+def report(state: dict[str, Any]) -> None:
+    """Say what is served where, and how to call it."""
+    challenger = state.get("challenger")
+    served = f"serving {state['model']} version {state['version']} ({CHAMPION}) at {state['url']}"
+    if challenger:
+        served += f", version {challenger['version']} ({CHALLENGER}) on {challenger['percent']:g}% of requests"
+    click.echo(served)
+    smoke = state["smoke"]
+    click.echo(f"smoke prediction ({smoke['alias']} {smoke['version']}): {smoke['predictions']}")
+    body = json.dumps(smoke["example"])
+    click.echo(
+        f"try: curl -s {state['url']}/invocations -H 'Content-Type: application/json' -d '{body}'"
+    )
+
+
+def blue_green(settings: Settings, version: str) -> None:
+    """Serve the just-promoted champion; if the server cannot, withdraw it (the champion as it was)."""
+    from ..promotion import withdraw
+
+    try:
+        state = serve(settings, version)
+    except lifecycle.ServerError as error:
+        back = withdraw(settings, version)
+        restored = f"the '{CHAMPION}' alias is back on version {back}" if back else "no champion"
+        raise click.ClickException(f"version {version} not deployed: {error}; {restored}") from None
+    report(state)
+
+
+def canary(settings: Settings, champion: str, challenger: str, percent: float) -> None:
+    """Serve the just-gated challenger on `percent`% of requests; if the server cannot, drop it."""
+    from ..promotion import drop_challenger
+
+    try:
+        state = serve(settings, champion, challenger, percent)
+    except lifecycle.ServerError as error:
+        drop_challenger(settings, challenger)
+        raise click.ClickException(
+            f"canary of version {challenger} not started: {error}; the '{CHALLENGER}' alias is removed"
+        ) from None
+    report(state)
+
+
+def rollback(settings: Settings) -> None:
+    """Make the version before the champion the champion again, and serve it; undone if it cannot be served."""
+    from ..inference import resolve_version
+    from ..promotion import reinstate
+    from ..promotion import rollback as roll_back
+
+    current = resolve_version(settings, CHAMPION, None)
+    back = roll_back(settings)
+    click.echo(f"{settings.model_name} champion is version {back} again")
+    try:
+        state = serve(settings, back)
+    except lifecycle.ServerError as error:
+        reinstate(settings, current)
+        raise click.ClickException(
+            f"rollback to version {back} not served: {error}; version {current} is the champion again"
+        ) from None
+    report(state)
+
+
+def canary_promote(settings: Settings) -> None:
+    """Make the challenger the champion and serve it alone (it is loaded already: the swap is immediate)."""
+    from ..promotion import promote_challenger, withdraw
+
+    version = promote_challenger(settings)
+    try:
+        state = serve(settings, version)
+    except lifecycle.ServerError as error:
+        back = withdraw(settings, version)
+        raise click.ClickException(
+            f"version {version} not served alone: {error}; version {back} is the champion again"
+        ) from None
+    report(state)
+
+
+def canary_abort(settings: Settings) -> None:
+    """Drop the challenger: it is marked rolled back, and the champion takes every request again."""
+    from ..inference import resolve_version
+    from ..promotion import drop_challenger
+
+    dropped = drop_challenger(settings)
+    champion = resolve_version(settings, CHAMPION, None)
+    try:
+        state = serve(settings, champion)
+    except lifecycle.ServerError as error:
+        raise click.ClickException(f"canary of version {dropped} dropped, but: {error}") from None
+    report(state)
