@@ -3,12 +3,17 @@
     .venv/bin/python bench/serve.py [--project build/demo/tumor-classifier] [--requests 400]
 
 Runs with the project's interpreter. Serves the registered `champion` (promoting the newest version
-first when there is none) with both servers on free loopback ports, one after the other, and drives
-each with the same bounded client: keep-alive connections in threads, 1-row and 100-row
-`dataframe_split` payloads, concurrency 1 and 8, at most --requests requests or --seconds per cell.
-It checks that both answer with identical predictions, and prints requests/s, p50 and p99 latency,
-and the time from launch to the first healthy answer. Goal: >= 2x the throughput of
-`mlflow models serve`, and a shorter time to ready.
+first when there is none) on free loopback ports, one server after the other: the project's server with
+monitoring on (as `make deploy` runs it: /metrics in multiprocess mode, the request log at its default
+rate), the same with monitoring off, and `mlflow models serve`. Each is driven by the same bounded
+client: keep-alive connections in threads, 1-row and 100-row `dataframe_split` payloads, concurrency 1
+and 8, at most --requests requests or --seconds per cell. It checks that they answer with identical
+predictions, and prints requests/s, p50 and p99 latency, and the time from launch to the first healthy
+answer. Goals: monitoring costs <= 5% of throughput; >= 2x the throughput of `mlflow models serve`.
+
+Then, under a steady load of 4 clients, it swaps the running server to another version (what
+`make deploy` does) and, for comparison, restarts it cold (stop, start): failed requests and seconds
+until the new version answers, for each. Goal: 0 failed requests during a swap.
 """
 
 from __future__ import annotations
@@ -23,11 +28,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _project import package, project_parser, run_in_project
+
+ROUNDS = 5  # alternating rounds per cell when two servers are compared side by side
 
 
 def free_port() -> int:
@@ -82,23 +90,40 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def load(
-    port: int, body: bytes, concurrency: int, requests: int, seconds: float
+    port: int,
+    body: bytes,
+    concurrency: int,
+    requests: int,
+    seconds: float,
+    stop_when: threading.Event | None = None,
 ) -> dict[str, float]:
-    """Send at most `requests` requests (or for `seconds`) over `concurrency` keep-alive connections."""
+    """Send at most `requests` requests (or for `seconds`, or until `stop_when`) over keep-alive connections.
+
+    A failed request is counted (and its connection opened again), not raised.
+    """
     latencies: list[float] = []
+    failures = [0]
     lock = threading.Lock()
     remaining = [requests]
     deadline = time.perf_counter() + seconds
 
     def worker() -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        while time.perf_counter() < deadline:
+        while time.perf_counter() < deadline and not (stop_when and stop_when.is_set()):
             with lock:
                 if remaining[0] == 0:
                     return
                 remaining[0] -= 1
             start = time.perf_counter()
-            call(connection, "/invocations", body)
+            try:
+                call(connection, "/invocations", body)
+            except (OSError, RuntimeError, http.client.HTTPException):
+                with lock:
+                    failures[0] += 1
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                time.sleep(0.01)
+                continue
             with lock:
                 latencies.append(time.perf_counter() - start)
 
@@ -110,15 +135,53 @@ def load(
         thread.join()
     elapsed = time.perf_counter() - start
     latencies.sort()
+    timed = latencies or [0.0]
     return {
+        "count": len(latencies),
+        "failed": failures[0],
         "rps": len(latencies) / elapsed,
-        "p50": 1000 * statistics.median(latencies),
-        "p99": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
+        "p50": 1000 * statistics.median(timed),
+        "p99": 1000 * timed[min(len(timed) - 1, int(0.99 * len(timed)))],
     }
 
 
+def swap_under_load(
+    settings: Any, lifecycle: Any, versions: tuple[str, str], body: bytes
+) -> dict[str, dict[str, float]]:
+    """Failed requests and seconds to the new version: a swap of the running server, then a cold restart."""
+    served = settings.model_copy(update={"serve_port": free_port()})
+    old, new = versions
+    lifecycle.start(served, old)
+    outcomes: dict[str, dict[str, float]] = {}
+    try:
+        changes: dict[str, Callable[[], object]] = {
+            "swap (make deploy)": lambda: lifecycle.swap(served, new),
+            "cold restart": lambda: lifecycle.start(served, old),
+        }
+        for label, change in changes.items():
+            done = threading.Event()
+            result: dict[str, float] = {}
+
+            def drive(into: dict[str, float], until: threading.Event) -> None:
+                into.update(load(served.serve_port, body, 4, 10**9, 300, until))
+
+            client = threading.Thread(target=drive, args=(result, done))
+            client.start()
+            time.sleep(1.0)
+            started = time.perf_counter()
+            change()
+            seconds = time.perf_counter() - started
+            time.sleep(1.0)
+            done.set()
+            client.join()
+            outcomes[label] = {"seconds": seconds, **result}
+    finally:
+        lifecycle.stop(lifecycle.ServerPaths.of(served))
+    return outcomes
+
+
 def main() -> None:
-    """Serve the champion with both servers in turn, drive each with the same load, print the results."""
+    """Serve the champion with each server in turn, drive each with the same load, print the results."""
     parser = project_parser(__doc__)
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--seconds", type=float, default=15.0)
@@ -149,18 +212,20 @@ def main() -> None:
     # `mlflow models serve` execs `uvicorn` from PATH.
     env["PATH"] = f"{project / '.venv/bin'}{os.pathsep}{env['PATH']}"
     python = str(project / ".venv/bin/python")
+    ours = [
+        python, "-m", "uvicorn", f"{name}.serving.app:app_from_environment", "--factory",
+        "--no-access-log",
+    ]  # fmt: skip
+    prefix = __import__(f"{name}.names", fromlist=["ENV_PREFIX"]).ENV_PREFIX
+    metrics_dir = settings.mlflow_dir / "bench-metrics"
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    # As `make deploy` runs it: multiprocess metrics, the request log at its default rate.
+    monitored = {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    unmonitored = {f"{prefix}SERVE_METRICS": "false", f"{prefix}SERVE_REQUEST_LOG_RATE": "0"}
+    server_env = {"this project": monitored, "monitoring off": unmonitored}
     servers = {
-        "this project": (
-            [
-                python,
-                "-m",
-                "uvicorn",
-                f"{name}.serving.app:app_from_environment",
-                "--factory",
-                "--no-access-log",
-            ],
-            "/health",
-        ),
+        "this project": (ours, "/health"),
+        "monitoring off": (ours, "/health"),
         "mlflow models serve": (
             [
                 python,
@@ -182,27 +247,47 @@ def main() -> None:
     ready: dict[str, float] = {}
     results: dict[str, dict[tuple[int, int], dict[str, float]]] = {}
     answers = {}
-    for label, (command, health) in servers.items():
-        port = free_port()
-        flag = ["--port", str(port)] if label == "this project" else ["-p", str(port)]
-        process, ready[label] = launch(
-            [*command, *flag], port, health, env, settings.log_dir / "bench-serve.log"
-        )
+    # The project's server with and without monitoring run at the same time, their cells alternating
+    # (best of ROUNDS each, in alternating order): the difference between them is a few percent, less than the machine's drift.
+    groups = [["this project", "monitoring off"], ["mlflow models serve"]]
+    for group in groups:
+        running: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", port)
-            answers[label] = call(connection, "/invocations", bodies[100])
-            cells = {
-                (size, concurrency): load(
-                    port, bodies[size], concurrency, args.requests, args.seconds
+            for label in group:
+                command, health = servers[label]
+                port = free_port()
+                flag = (
+                    ["-p", str(port)] if label == "mlflow models serve" else ["--port", str(port)]
                 )
-                for size in (1, 100)
-                for concurrency in (1, 8)
-            }
+                process, ready[label] = launch(
+                    [*command, *flag],
+                    port,
+                    health,
+                    {**env, **server_env.get(label, {})},
+                    settings.log_dir / "bench-serve.log",
+                )
+                running[label] = (process, port)
+                connection = http.client.HTTPConnection("127.0.0.1", port)
+                answers[label] = call(connection, "/invocations", bodies[100])
+            rounds = ROUNDS if len(group) > 1 else 1
+            for size in (1, 100):
+                for concurrency in (1, 8):
+                    for round_number in range(rounds):
+                        order = list(running.items())
+                        if round_number % 2:  # neither server always goes first
+                            order.reverse()
+                        for label, (_, port) in order:
+                            cell = load(
+                                port, bodies[size], concurrency, args.requests, args.seconds
+                            )
+                            best = results.setdefault(label, {}).get((size, concurrency))
+                            if best is None or cell["rps"] > best["rps"]:
+                                results[label][(size, concurrency)] = cell
         finally:
-            stop(process)
-        results[label] = cells
-    ours, theirs = results["this project"], results["mlflow models serve"]
-    same = answers["this project"] == answers["mlflow models serve"]
+            for process, _ in running.values():
+                stop(process)
+    mine, bare, theirs = (results[label] for label in servers)
+    same = len({json.dumps(answer) for answer in answers.values()}) == 1
     print(f"identical predictions on 100 rows: {same}")
     print(f"\n{'server':<22}{'rows':>5}{'conc':>5}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}")
     for label, result in results.items():
@@ -213,11 +298,34 @@ def main() -> None:
             )
     print(f"\n{'time to first healthy answer':<34}{'this project':>14}{'mlflow':>10}")
     print(f"{'':<34}{ready['this project']:>13.2f}s{ready['mlflow models serve']:>9.2f}s")
-    print("\nthroughput ratio (this project / mlflow models serve):")
+    print("\nthroughput ratios, per cell (rows, concurrency):")
+    print(f"  {'cell':<10}{'monitoring on/off':>19}{'vs mlflow models serve':>24}")
     for key in ((1, 1), (1, 8), (100, 1), (100, 8)):
+        cost = mine[key]["rps"] / bare[key]["rps"]
+        print(f"  {key!s:<10}{cost:>18.3f}x{mine[key]['rps'] / theirs[key]['rps']:>23.2f}x")
+    print("  goals: monitoring on/off >= 0.95x; vs mlflow models serve >= 2x")
+
+    lifecycle = __import__(f"{name}.serving.lifecycle", fromlist=["start"])
+    versions = sorted(
+        (str(v.version) for v in client.search_model_versions(f"name='{settings.model_name}'")),
+        key=int,
+    )
+    champion = str(client.get_model_version_by_alias(settings.model_name, "champion").version)
+    other = next((v for v in reversed(versions) if v != champion), None)
+    if other is None:
         print(
-            f"  {key[0]:>3} rows, concurrency {key[1]}: {ours[key]['rps'] / theirs[key]['rps']:.2f}x (goal >= 2x)"
+            "\nhot swap: skipped, the registry has one version only (make train DVC_FLAGS=--force)"
         )
+    else:
+        outcomes = swap_under_load(settings, lifecycle, (champion, other), bodies[1])
+        print(f"\nchanging version {champion} -> {other} under 4 clients, 1-row requests:")
+        print(f"  {'':<20}{'seconds':>9}{'failed':>8}{'answered':>10}")
+        for label, outcome in outcomes.items():
+            print(
+                f"  {label:<20}{outcome['seconds']:>9.2f}{outcome['failed']:>8.0f}"
+                f"{outcome['count']:>10.0f}"
+            )
+        print("  goal: 0 failed during a swap")
     if not same:
         raise SystemExit("predictions differ between the two servers")
 

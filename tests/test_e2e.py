@@ -371,9 +371,11 @@ class ClientLoop:
         return [(a, b) for a, b in itertools.pairwise(self.versions) if a != b]
 
 
-def pd_rows(project: Path, count: int, shift: dict[str, float] | None = None) -> dict[str, Any]:
-    """The test split's first rows (feature columns only) in dataframe_split form."""
-    lines = (project / "data/prepared/test.csv").read_text().splitlines()
+def pd_rows(
+    project: Path, count: int, shift: dict[str, float] | None = None, split: str = "test"
+) -> dict[str, Any]:
+    """A split's first `count` rows (cycling; feature columns only) in dataframe_split form."""
+    lines = (project / f"data/prepared/{split}.csv").read_text().splitlines()
     header = lines[0].split(",")
     target = header.index("target")
     columns = [name for i, name in enumerate(header) if i != target]
@@ -392,7 +394,9 @@ def test_deploy_and_rollback_under_load_fail_no_request(
     """A client scoring all along sees 0 failures and the version change once per deploy and rollback."""
     run_make(installed_project, "train", "DVC_FLAGS=--force")  # version 3
     url = f"http://127.0.0.1:{serving_env['TUMOR_CLASSIFIER_SERVE_PORT']}"
-    with ClientLoop(f"{url}/invocations", {"dataframe_split": pd_rows(installed_project, 1)}) as loop:
+    with ClientLoop(
+        f"{url}/invocations", {"dataframe_split": pd_rows(installed_project, 1)}
+    ) as loop:
         run_make(installed_project, "deploy", env=serving_env)
         time.sleep(0.5)
         run_make(installed_project, "rollback", env=serving_env)
@@ -412,7 +416,9 @@ def test_a_broken_candidate_leaves_the_old_version_serving(
     )
     newest.write_text(json.dumps({"dataframe_split": {"columns": ["nope"], "data": [[1.0]]}}))
     url = f"http://127.0.0.1:{serving_env['TUMOR_CLASSIFIER_SERVE_PORT']}"
-    with ClientLoop(f"{url}/invocations", {"dataframe_split": pd_rows(installed_project, 1)}) as loop:
+    with ClientLoop(
+        f"{url}/invocations", {"dataframe_split": pd_rows(installed_project, 1)}
+    ) as loop:
         result = run_make(installed_project, "deploy", env=serving_env, check=False)
     assert result.returncode != 0
     assert "version 4 not deployed" in result.stderr
@@ -437,6 +443,9 @@ def test_a_canary_gets_its_share_and_is_promoted_without_a_restart(
 ) -> None:
     """Two workers, a 20% canary: the share holds, /metrics adds up both workers, promote swaps in place."""
     run_make(installed_project, "undeploy", env=serving_env)
+    shutil.rmtree(
+        installed_project / "logs/requests"
+    )  # this deployment's requests only, for monitor
     env = {
         **serving_env,
         "TUMOR_CLASSIFIER_SERVE_WORKERS": "2",
@@ -444,12 +453,13 @@ def test_a_canary_gets_its_share_and_is_promoted_without_a_restart(
     }
     run_make(installed_project, "deploy", "STRATEGY=canary", "PERCENT=20", "VERSION=3", env=env)
     url = f"http://127.0.0.1:{serving_env['TUMOR_CLASSIFIER_SERVE_PORT']}"
-    payload = json.dumps({"dataframe_split": pd_rows(installed_project, 1)}).encode()
+    rows = pd_rows(installed_project, 400, split="train")  # what the model was trained on
     answered = []
-    for number in range(400):
+    for number, row in enumerate(rows["data"]):
+        payload = {"dataframe_split": {"columns": rows["columns"], "data": [row]}}
         request = urllib.request.Request(
             f"{url}/invocations",
-            data=payload,
+            data=json.dumps(payload).encode(),
             headers={"Content-Type": "application/json", "X-Request-ID": f"client-{number}"},
         )
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -459,9 +469,10 @@ def test_a_canary_gets_its_share_and_is_promoted_without_a_restart(
     exposition = urllib.request.urlopen(f"{url}/metrics", timeout=10).read().decode()
     scored = metric_total(exposition, "tumor_classifier_requests_total", endpoint="/invocations")
     assert scored == 401, f"{scored} requests counted by /metrics: 400 and the smoke test"
-    assert metric_total(
-        exposition, "tumor_classifier_requests_total", version="3", alias="challenger"
-    ) == answered.count("challenger") + 1
+    assert (
+        metric_total(exposition, "tumor_classifier_requests_total", version="3", alias="challenger")
+        == answered.count("challenger") + 1
+    )
     pid = (installed_project / ".mlflow/deploy/server.pid").read_text()
     run_make(installed_project, "canary-promote", env=env)
     health = http(f"{url}/health")[1]
@@ -472,23 +483,26 @@ def test_a_canary_gets_its_share_and_is_promoted_without_a_restart(
 def test_monitor_reports_drift_in_the_served_requests(
     installed_project: Path, serving_env: dict[str, str]
 ) -> None:
-    """The logged requests of the canary test match the training data; shifted ones fail make monitor."""
+    """The canary test's requests (training rows) show no drift; one feature shifted fails make monitor."""
     result = run_make(installed_project, "monitor")
     report = installed_project / "reports/monitor/drift.html"
     summary = json.loads((installed_project / "reports/monitor/drift.json").read_text())
     assert report.is_file()
     assert summary["verdict"] == "ok", result.stdout
     url = f"http://127.0.0.1:{serving_env['TUMOR_CLASSIFIER_SERVE_PORT']}"
-    high = max(row[0] for row in pd_rows(installed_project, 400)["data"])
-    shifted = pd_rows(installed_project, 10, shift={"mean_radius": high})
-    for _ in range(60):
-        status, _answer = http(f"{url}/invocations", {"dataframe_split": shifted})
-        assert status == 200
+    rows = pd_rows(installed_project, 600, split="train")
+    assert rows["columns"][0] == "mean_radius"
+    high = max(row[0] for row in rows["data"])  # at the edge of its contract
+    for start in range(0, 600, 10):
+        shifted = [[high, *row[1:]] for row in rows["data"][start : start + 10]]
+        payload = {"dataframe_split": {"columns": rows["columns"], "data": shifted}}
+        assert http(f"{url}/invocations", payload)[0] == 200
     drifted = run_make(installed_project, "monitor", check=False)
     assert drifted.returncode != 0
-    assert "mean_radius" in drifted.stdout + drifted.stderr
     summary = json.loads((installed_project / "reports/monitor/drift.json").read_text())
     assert summary["verdict"] == "drift"
+    assert summary["features"]["mean_radius"]["drifted"] is True
+    assert summary["features"]["mean_texture"]["drifted"] is False, "only the shifted one"
 
 
 def test_tag_check_reads_the_tag_as_data(installed_project: Path, tmp_path: Path) -> None:
@@ -653,12 +667,12 @@ def test_a_copied_project_works_from_its_new_folder(
     env = {"TUMOR_CLASSIFIER_SERVE_PORT": str(free_port())}
     ui: subprocess.Popen[str] | None = None
     try:
-        # The champion by number: the newest version comes from the DVC queue, whose two parallel runs take
-        # versions 4 and 5 in either order, and the gate may rightly refuse the one with the worse log loss.
+        # The champion by number: the newest versions come from the DVC queue, whose two parallel runs take
+        # their numbers in either order, and the gate may rightly refuse the one with the worse log loss.
         champion = project_python(installed_project, CHAMPION_VERSION)
         deployed = run_make(copy, "deploy", f"VERSION={champion}", env=env)
         assert "rebuilding .venv" in deployed.stdout, "the copied venv names the old folder"
-        assert "smoke prediction: [" in deployed.stdout
+        assert f"smoke prediction (champion {champion}): [" in deployed.stdout
         rows, out = tmp_path / "rows.csv", tmp_path / "preds.csv"
         test = (copy / "data/prepared/test.csv").read_text().splitlines()
         target = test[0].split(",").index("target")

@@ -42,20 +42,18 @@ class RequestLog:
         return self.rate > 0 and random.random() < self.rate
 
     def write(self, frame: pd.DataFrame, predictions: list[Any], version: str, alias: str) -> None:
-        """Log the first rows of a scored batch, with what was predicted for each."""
+        """Log the first rows of a scored batch, with what was predicted for each, in one write."""
         head = frame.head(self.rows)
-        features = json.loads(head.to_json(orient="records", date_format="iso"))
+        rows = head.to_json(orient="records", lines=True, date_format="iso").splitlines()
         now = datetime.now(UTC).isoformat(timespec="milliseconds")
-        writer = self._open()
-        for row, prediction in zip(features, predictions, strict=False):
-            record = {
-                "time": now,
-                "version": version,
-                "alias": alias,
-                "features": row,
-                "prediction": prediction,
-            }
-            writer.info(json.dumps(record))
+        start = json.dumps({"time": now, "version": version, "alias": alias})[
+            :-1
+        ]  # without its "}"
+        lines = [
+            start + ', "features": ' + row + ', "prediction": ' + json.dumps(prediction) + "}"
+            for row, prediction in zip(rows, predictions, strict=False)
+        ]
+        self._open().info("\n".join(lines))
 
     def _open(self) -> logging.Logger:
         """This process's file (the pid is in the name: the workers never write the same file)."""
