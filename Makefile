@@ -44,8 +44,15 @@ chromium:
 		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
 		{ echo "error: the end-to-end tests need Chromium: install it (Debian: apt-get install chromium)" >&2; exit 1; }
 
+# The image test builds a bake's Dockerfile with buildah on a Debian base made by debootstrap (no Docker engine).
+.PHONY: image-tools
+image-tools:
+	@command -v buildah >/dev/null && command -v debootstrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && apt-get install -y -qq buildah debootstrap >/dev/null; } || \
+		{ echo "error: the image test needs buildah and debootstrap (Debian: apt-get install buildah debootstrap)" >&2; exit 1; }
+
 .PHONY: test
-test: $(INSTALLED) chromium ## Run the template's tests: bake and hook tests, then the slow end-to-end ones
+test: $(INSTALLED) chromium image-tools ## Run the template's tests: bake and hook tests, then the slow end-to-end ones
 	$(PY) -m pytest -n 2 -m "not slow"
 	@# One process, in file order: the end-to-end tests share one installed bake and build on each other.
 	$(PY) -m pytest -m slow

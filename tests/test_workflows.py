@@ -19,7 +19,7 @@ TEMPLATE_CI = TEMPLATE / ".github/workflows/ci.yml"
 EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 # Attacker-controlled text (branch names, PR titles, dispatch inputs) must never reach a shell.
 UNTRUSTED = re.compile(r"github\.event\.|github\.head_ref|inputs\.")
-SETUP_COMMANDS = ("pipx install ",)  # the only non-make commands: installing the tool make needs
+SETUP_COMMANDS = ("pipx install ", "pipx inject ")  # the only non-make commands: installing tools
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")  # a full commit SHA: a tag can be moved
 VERSION_COMMENT = re.compile(r"uses: \S+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
 ANSWERS = [(python, publish) for python in ("3.11", "3.12", "3.13") for publish in ("yes", "no")]
@@ -71,7 +71,9 @@ def test_generated_files_validate(bake: Bake, python_version: str, publish: str)
     """Each bake has CI, a release only when publishing, all valid for GitHub and Dependabot."""
     project = bake(python_version=python_version, publish_to_pypi=publish)
     names = [path.name for path in workflows(project)]
-    expected = ["ci.yml", "monitor.yml", "release.yml"] if publish == "yes" else ["ci.yml", "monitor.yml"]
+    expected = (
+        ["ci.yml", "monitor.yml", "release.yml"] if publish == "yes" else ["ci.yml", "monitor.yml"]
+    )
     assert names == expected, names
     validate("vendor.github-workflows", *workflows(project))
     validate("vendor.dependabot", project / ".github/dependabot.yml")
@@ -111,6 +113,7 @@ def test_ci_runs_the_make_targets(bake: Bake, python_version: str, matrix: list[
         "make test",
     ]
     assert commands(ci, "pipeline")[-2:] == ["make install", "make pipeline-check"]
+    assert commands(ci, "image")[-3:] == ["make train", "make deploy", "make image"]
     for name, job in ci["jobs"].items():
         caches = [s for s in job["steps"] if s.get("uses", "").startswith("actions/cache@")]
         assert [cache["with"]["path"] for cache in caches] == ["~/.cache/pypoetry"], name

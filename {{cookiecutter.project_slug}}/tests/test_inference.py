@@ -12,7 +12,18 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
-from {{ cookiecutter.package_name }}.inference import InputError, LoadedModel, predict_file
+from {{ cookiecutter.package_name }}.inference import (
+    InputError,
+    LoadedModel,
+    ModelNotFoundError,
+    export_model,
+    load_exported,
+    load_model,
+    predict_file,
+    resolve_version,
+)
+from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.tracking.store import connect
 
 
 def rows(model: LoadedModel) -> pd.DataFrame:
@@ -138,3 +149,35 @@ def test_an_unknown_category_breaks_the_contract() -> None:
         model.predict(pd.DataFrame({"plan": ["gold"], "x": [3]}))
     with pytest.raises(InputError, match=r"column 'plan', row 1: a missing value"):
         model.predict(pd.DataFrame({"plan": [None], "x": [3]}))
+
+
+def test_an_exported_model_serves_without_the_registry(
+    trained_project: Settings, tmp_path: Path
+) -> None:
+    """export_model copies a version with its signature and serving example; load_exported needs no store."""
+    from {{ cookiecutter.package_name }}.serving.routing import Router
+
+    version = resolve_version(trained_project, None, "1")
+    client = connect(trained_project)
+    client.set_registered_model_alias(trained_project.model_name, "exported", version)
+    folder = tmp_path / "image" / "model"
+    record = export_model(trained_project, folder, alias="exported")
+    assert record == {"name": trained_project.model_name, "version": version, "alias": "exported"}
+    assert (folder / "MLmodel").is_file()
+    exported = load_exported(folder)
+    assert exported.serving_example is not None
+    registered = load_model(trained_project, alias=None, version=version)
+    test = pd.read_csv(trained_project.data_dir / "prepared" / "test.csv").drop(columns=["target"])
+    assert exported.predict(test) == registered.predict(test)
+
+    elsewhere = trained_project.model_copy(
+        update={"serve_model_dir": folder, "tracking_uri": "http://127.0.0.1:9"}  # no store there
+    )
+    router = Router.start(elsewhere)
+    assert (router.routes.champion.version, router.routes.pick(None)[1]) == (version, "exported")
+
+
+def test_a_folder_without_an_exported_model_is_named(tmp_path: Path) -> None:
+    """SERVE_MODEL_DIR pointing at anything else fails in one line naming the folder and the fix."""
+    with pytest.raises(ModelNotFoundError, match="holds no exported model"):
+        load_exported(tmp_path)

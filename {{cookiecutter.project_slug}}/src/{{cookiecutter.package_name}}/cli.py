@@ -269,6 +269,90 @@ def canary_abort(settings: Settings) -> None:
         strategies.canary_abort(settings)
 
 
+@cli.command("export-model")
+@click.option("--output", type=click.Path(path_type=Path), required=True, help="Folder to write.")
+@click.option("--alias", default=CHAMPION, show_default=True, help="Registry alias to export.")
+@click.pass_obj
+def export_model(settings: Settings, output: Path, alias: str) -> None:
+    """Copy a registered model (MLmodel folder, signature, serving example) into a folder, for an image."""
+    from .inference import ModelNotFoundError
+    from .inference import export_model as export
+
+    try:
+        record = export(settings, output, alias)
+    except ModelNotFoundError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"exported {record['name']} version {record['version']} ({alias}) to {output}")
+
+
+@cli.group()
+def image() -> None:
+    """Build and run the serving image of the champion (make image, make image-run)."""
+
+
+@image.command("build")
+@click.option(
+    "--builder",
+    envvar="IMAGE_BUILDER",
+    default=None,
+    help="docker, podman or buildah (and options).",
+)
+@click.option(
+    "--base-image", envvar="IMAGE_BASE", default=None, help="The Dockerfile's BASE_IMAGE."
+)
+@click.option(
+    "--python-version", envvar="IMAGE_PYTHON", required=True, help="The base image's Python."
+)
+@click.pass_obj
+def image_build(
+    settings: Settings, builder: str | None, base_image: str | None, python_version: str
+) -> None:
+    """Export the champion, build the locked wheelhouse, build the image, and time its start-up."""
+    import os
+
+    from . import container
+    from .inference import ModelNotFoundError
+
+    try:
+        tool = container.builder(builder or None)
+        record = container.prepare_context(
+            settings, python_version, os.environ.get("POETRY", "poetry")
+        )
+        built = container.build(
+            tool, f"{DISTRIBUTION}:{record['version']}", base_image, settings.project_root
+        )
+        with container.running(built, _free_port()) as seconds:
+            pass
+        size = container.size(built)
+    except (container.ImageError, ModelNotFoundError) as error:
+        raise click.ClickException(str(error)) from None
+    container.remember(settings.project_root, built)
+    click.echo(
+        f"image {built.tag} ({tool[0]}): {record['name']} version {record['version']}, {size}, "
+        f"answering /health {seconds:.1f} s after start"
+    )
+
+
+@image.command("run")
+@click.pass_obj
+def image_run(settings: Settings) -> None:
+    """Serve the image `image build` made last, on 127.0.0.1 and the server port, in the foreground."""
+    from . import container
+
+    try:
+        container.serve(container.last_built(settings.project_root), settings.serve_port)
+    except container.ImageError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 DRIFT_EXIT_CODE = 3  # `monitor` found drift (1 means it could not judge)
 
 

@@ -82,6 +82,11 @@ class Settings(BaseSettings):
         0.1, ge=0, le=1, description="Share of requests whose rows are logged for `make monitor`."
     )
     serve_request_log_rows: int = Field(10, ge=1, description="Rows logged per sampled request.")
+    serve_metrics: bool = Field(True, description="Serve Prometheus metrics at /metrics.")
+    serve_model_dir: Path | None = Field(
+        None,
+        description="Serve the model exported to this folder (an image's), not the registry's.",
+    )
 
     @field_validator("project_root")
     @classmethod
@@ -96,6 +101,11 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: str | None) -> str | None:
         # `KEY=` in .env (or CI's environment) means "not set": for the tracking URI, the embedded store.
         return (value or "").strip() or None
+
+    @field_validator("serve_model_dir", mode="before")
+    @classmethod
+    def _empty_path_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("params_file", "data_dir", "models_dir")
     @classmethod

@@ -169,3 +169,10 @@ def test_the_typed_route_follows_a_champion_with_other_columns(
     assert fields() == set(fewer)
     refused = client.post("/predict", json={"rows": [dict.fromkeys(served.columns, 1.0)]})
     assert refused.status_code == 422, "the old column is unknown now"
+
+
+def test_metrics_can_be_turned_off(settings: Settings, served: LoadedModel) -> None:
+    """With SERVE_METRICS off there is no /metrics, and scoring works as before."""
+    client = TestClient(create_app(settings.model_copy(update={"serve_metrics": False}), served))
+    assert client.get("/metrics").status_code == 404
+    assert client.post("/invocations", json=rows_of(served)).status_code == 200

@@ -168,7 +168,9 @@ def create_app(
     )
     metrics = Metrics(classifier=hasattr(loaded.native, "predict_proba"))
     app.add_middleware(BodyLimit, limit=settings.serve_max_body_bytes)
-    app.add_middleware(Instrumented, metrics=metrics)
+    if settings.serve_metrics:
+        app.add_middleware(Instrumented, metrics=metrics)
+        add_metrics(app, metrics)
 
     @app.exception_handler(BodyTooLarge)
     async def body_too_large(_request: Request, problem: BodyTooLarge) -> Response:
@@ -181,14 +183,13 @@ def create_app(
 
     scorer = Scorer(
         scoring_thread(settings.serve_threads),
-        metrics,
+        metrics if settings.serve_metrics else None,
         RequestLog(
             settings.log_dir, settings.serve_request_log_rate, settings.serve_request_log_rows
         ),
     )
     app.state.router = router
     add_health(app, router, instance)
-    add_metrics(app, metrics)
     add_invocations(app, router, settings.serve_max_rows, scorer)
     add_predict(app, router, settings.serve_max_rows, scorer)
     return app
@@ -216,7 +217,9 @@ def model_headers(model: LoadedModel, alias: str) -> dict[str, str]:
 class Scorer:
     """Scores in the scoring thread, and records what it scored (metrics, sampled request log)."""
 
-    def __init__(self, thread: ThreadPoolExecutor, metrics: Metrics, log: RequestLog) -> None:
+    def __init__(
+        self, thread: ThreadPoolExecutor, metrics: Metrics | None, log: RequestLog
+    ) -> None:
         self.thread = thread
         self.metrics = metrics
         self.log = log
@@ -232,7 +235,8 @@ class Scorer:
         """Predict, then count the rows and predictions, and log a sample of them."""
         rows = frame()
         predictions = model.predict(rows)
-        self.metrics.scored(model.version, alias, predictions)
+        if self.metrics is not None:
+            self.metrics.scored(model.version, alias, predictions)
         if self.log.sample():
             self.log.write(rows, predictions, model.version, alias)
         return predictions

@@ -10,17 +10,34 @@ from ..settings import Settings
 @click.command()
 @click.pass_obj
 def serve(settings: Settings) -> None:
-    """Serve the champion model in the foreground (Ctrl+C stops it)."""
+    """Serve the champion (or SERVE_MODEL_DIR's model) in the foreground; Ctrl+C stops it.
+
+    What the container image runs. With several SERVE_WORKERS, each worker loads the model itself.
+    """
     import uvicorn
 
     from ..inference import ModelNotFoundError
     from .app import create_app
+    from .lifecycle import FACTORY
 
     try:
-        app = create_app(settings)
+        app = create_app(
+            settings
+        )  # loaded here first: a missing model fails in one line, not per worker
     except ModelNotFoundError as error:
         raise click.ClickException(str(error)) from None
-    uvicorn.run(app, host=settings.serve_host, port=settings.serve_port)
+    if settings.serve_workers == 1:
+        uvicorn.run(app, host=settings.serve_host, port=settings.serve_port, access_log=False)
+        return
+    del app
+    uvicorn.run(
+        FACTORY,
+        factory=True,
+        host=settings.serve_host,
+        port=settings.serve_port,
+        workers=settings.serve_workers,
+        access_log=False,
+    )
 
 
 @click.group()

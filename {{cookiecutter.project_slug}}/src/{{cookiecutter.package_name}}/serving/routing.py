@@ -24,7 +24,7 @@ from typing import Any
 
 from loguru import logger
 
-from ..inference import LoadedModel, load_model
+from ..inference import LoadedModel, load_exported, load_model
 from ..settings import Settings
 from ..tracking.store import CHALLENGER, CHAMPION
 
@@ -84,14 +84,14 @@ class Routes:
         """The model (and its alias) that answers a request."""
         if self.challenger is not None and share_of(request_id) < self.percent:
             return self.challenger, CHALLENGER
-        return self.champion, CHAMPION
+        return self.champion, self.champion.alias or CHAMPION
 
     def describe(self) -> dict[str, Any]:
         """What /health and the worker reports say about the routes."""
         challenger = self.challenger
         return {
             "version": self.champion.version,
-            "alias": CHAMPION,
+            "alias": self.champion.alias or CHAMPION,
             "challenger": (
                 None
                 if challenger is None
@@ -143,13 +143,15 @@ class Router:
 
     @classmethod
     def start(cls, settings: Settings, plan_file: Path | None = None) -> Router:
-        """The worker's router: the plan's versions, or without a plan (`serve`) the served alias."""
+        """The worker's router: an exported model folder, the plan's versions, or the served alias."""
 
         def loader(version: str) -> LoadedModel:
             return load_model(settings, alias=None, version=version)
 
+        if settings.serve_model_dir is not None:  # an image: the model inside it, nothing to follow
+            return cls(Routes(load_exported(settings.serve_model_dir)))
         plan = Plan.read(plan_file) if plan_file else None
-        if plan is None:
+        if plan is None:  # served by hand (`serve`): the alias, no plan to follow
             return cls(Routes(load_model(settings, alias=settings.serve_alias)))
         champion = loader(plan.champion)
         check(champion)
