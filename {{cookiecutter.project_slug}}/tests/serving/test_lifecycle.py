@@ -157,6 +157,10 @@ def test_a_running_server_swaps_model_without_failing_a_request(two_versions: Se
         with pytest.raises(lifecycle.ServerError, match=r"refused .* keeps serving version 2"):
             lifecycle.swap(two_versions, "999")
         time.sleep(0.5)
+        moved = two_versions.model_copy(update={"serve_port": free_port()})
+        assert (
+            lifecycle.swap(moved, "1") is None
+        ), "a server on another port is restarted, not swapped"
     finally:
         stop.set()
         client.join()

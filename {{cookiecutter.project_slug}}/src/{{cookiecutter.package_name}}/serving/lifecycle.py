@@ -243,15 +243,22 @@ def swap(
     settings: Settings, champion: str, challenger: str | None = None, percent: float = 0.0,
     timeout: float = 180.0,
 ) -> dict[str, Any] | None:  # fmt: skip
-    """Make the running server serve a new plan without a restart; None when no server runs.
+    """Make the running server serve a new plan without a restart; None when it must be (re)started.
 
     Every worker loads and checks the new versions beside the old ones and swaps when ready. If one fails,
-    all go back to the plan they served (already loaded: at once) and ServerError says why.
+    all go back to the plan they served (already loaded: at once) and ServerError says why. A server
+    started with another address, port or worker count than the settings now say is not swapped: start()
+    replaces it where the settings say.
     """
     paths = ServerPaths.of(settings)
     if running_pid(paths) is None:
         return None
-    state: dict[str, Any] = json.loads(paths.state_file.read_text())
+    try:
+        state: dict[str, Any] = json.loads(paths.state_file.read_text())
+    except (OSError, ValueError):
+        return None
+    if (state.get("url"), state.get("workers")) != (url_of(settings), settings.serve_workers):
+        return None
     before = Plan.read(paths.plan_file)
     plan = _next_plan(paths, champion, challenger, percent)
     plan.write(paths.plan_file)
@@ -265,7 +272,10 @@ def swap(
         raise ServerError(
             f"{failure}; the server keeps serving version {before.champion if before else '?'}"
         ) from None
-    health = request_json(f"{url_of(settings)}/health")
+    try:
+        health = request_json(f"{state['url']}/health")
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        raise ServerError(f"the server swapped but does not answer /health: {error}") from None
     state.update(health, instance=state.get("instance"))
     paths.state_file.write_text(json.dumps(state, indent=2) + "\n")
     return state
