@@ -203,17 +203,9 @@ def last_built(root: Path) -> Image:
 
 def serve(image: Image, port: int) -> None:
     """Serve the image on 127.0.0.1:`port` in the foreground, until Ctrl+C."""
-    if image.buildah:
-        _run([*image.tool, "rm", RUN_NAME], check=False)
-        _run([*image.tool, "from", "--name", RUN_NAME, image.tag])
     print(f"serving {image.tag} on http://127.0.0.1:{port} (Ctrl+C stops it)", flush=True)
-    server = subprocess.Popen(run_command(image, port))
-    try:
+    with _container(image, port) as (server, _), suppress(KeyboardInterrupt):
         server.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop(image, server)
 
 
 def run_command(image: Image, port: int) -> list[str]:
@@ -235,15 +227,28 @@ def run_command(image: Image, port: int) -> list[str]:
 @contextmanager
 def running(image: Image, port: int, timeout: float = 120.0) -> Iterator[float]:
     """Serve the image on 127.0.0.1:`port` until the block ends; yield the seconds to a healthy answer."""
-    if image.buildah:
+    with _container(image, port, quiet=True) as (server, started):
+        yield wait_for_health(port, server, started, timeout)
+
+
+@contextmanager
+def _container(
+    image: Image, port: int, quiet: bool = False
+) -> Iterator[tuple[subprocess.Popen[str], float]]:
+    """Run the image's server until the block ends (then stop it); yield its process and start time."""
+    if image.buildah:  # a fresh working container of the image, under the name `stop` removes
         _run([*image.tool, "rm", RUN_NAME], check=False)
         _run([*image.tool, "from", "--name", RUN_NAME, image.tag])
     started = time.monotonic()
+    output = subprocess.DEVNULL if quiet else None
     server = subprocess.Popen(
-        run_command(image, port), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        run_command(image, port),
+        stdout=output,
+        stderr=subprocess.PIPE if quiet else None,
+        text=True,
     )
     try:
-        yield wait_for_health(port, server, started, timeout)
+        yield server, started
     finally:
         stop(image, server)
 
@@ -266,7 +271,7 @@ def wait_for_health(
     raise ImageError(f"the container did not answer /health within {timeout:.0f}s")
 
 
-def stop(image: Image, server: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
+def stop(image: Image, server: subprocess.Popen[str]) -> None:
     """Stop a running container (docker and podman by name; buildah's by its server process)."""
     if image.buildah:
         _terminate_children(server.pid)  # the server itself: a signal to buildah would kill it hard

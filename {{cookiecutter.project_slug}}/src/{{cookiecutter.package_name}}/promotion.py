@@ -112,6 +112,9 @@ class DeployState:
     versions: tuple[str, ...]
     rolled_back: frozenset[str]
     history: tuple[str, ...]
+    challenger: str | None = (
+        None  # the version in a canary: an alias of its own, outside the history
+    )
 
     @property
     def champion(self) -> str | None:
@@ -147,9 +150,18 @@ def _reconcile(client: MlflowClient, name: str) -> DeployState:
     if champion is not None and champion not in rolled and history[-1:] != [champion]:
         history.append(champion)
     history = [v for i, v in enumerate(history) if i == 0 or history[i - 1] != v]
-    state = DeployState(versions, rolled, tuple(history[-HISTORY_LIMIT:]))
+    state = DeployState(versions, rolled, tuple(history[-HISTORY_LIMIT:]), aliases.get(CHALLENGER))
     _write(client, name, state, aliases, raw)
     return state
+
+
+def _refuse_during_canary(state: DeployState) -> None:
+    """A deploy or rollback while a canary runs would leave the challenger beside another champion."""
+    if state.challenger is not None:
+        raise PromotionError(
+            f"version {state.challenger} is in a canary: end it first "
+            "(make canary-promote or make canary-abort)"
+        )
 
 
 def _write(
@@ -203,11 +215,7 @@ def promote(
     client = connect(settings)
     name = settings.model_name
     state = _reconcile(client, name)
-    running = challenger_of(settings)
-    if running is not None:
-        raise PromotionError(
-            f"version {running} is in a canary: end it first (make canary-promote or make canary-abort)"
-        )
+    _refuse_during_canary(state)
     candidate = _candidate(state, name, version)
     champion = state.champion
     if canary and champion is None:
@@ -276,12 +284,12 @@ def promote_challenger(settings: Settings) -> str:
     """End a canary by making its challenger the champion (the champion becomes `previous`)."""
     client = connect(settings)
     name = settings.model_name
-    challenger = challenger_of(settings)
+    state = _reconcile(client, name)
+    challenger = state.challenger
     if challenger is None:
         raise PromotionError(
             f"{name} has no '{CHALLENGER}': start a canary with make deploy STRATEGY=canary"
         )
-    state = _reconcile(client, name)
     promoted = DeployState(state.versions, state.rolled_back, (*state.history, challenger))
     _write(client, name, promoted, state.aliases, state.record)
     client.delete_registered_model_alias(name, CHALLENGER)
@@ -293,11 +301,12 @@ def drop_challenger(settings: Settings, version: str | None = None) -> str:
     """End a canary without promoting: the challenger is marked rolled back, so no deploy picks it again."""
     client = connect(settings)
     name = settings.model_name
-    challenger = version or challenger_of(settings)
+    current = _reconcile(client, name).challenger
+    challenger = version or current
     if challenger is None:
         raise PromotionError(f"{name} has no '{CHALLENGER}': no canary is running")
     client.set_model_version_tag(name, challenger, ROLLED_BACK_TAG, "true")
-    if challenger_of(settings) == challenger:
+    if current == challenger:
         client.delete_registered_model_alias(name, CHALLENGER)
     logger.warning("{} canary of version {} aborted", name, challenger)
     return challenger
@@ -332,12 +341,8 @@ def rollback(settings: Settings) -> str:
     """
     client = connect(settings)
     name = settings.model_name
-    running = challenger_of(settings)
-    if running is not None:
-        raise PromotionError(
-            f"version {running} is in a canary: end it first (make canary-promote or make canary-abort)"
-        )
     state = _reconcile(client, name)
+    _refuse_during_canary(state)
     current = state.champion
     if current is None:
         raise PromotionError(

@@ -167,14 +167,20 @@ def test_rows_like_the_training_data_do_not_drift(
     assert "drift.html" in summary.describe()
 
 
-def test_a_shifted_feature_drifts(
-    settings: Settings, params: Params, prepared: pd.DataFrame
-) -> None:
-    """Shifting one feature by two standard deviations is drift, named in the JSON and the HTML."""
+def log_with_one_shifted_feature(settings: Settings, params: Params, prepared: pd.DataFrame) -> str:
+    """Log 400 training rows with the first feature shifted by two standard deviations; return its name."""
     feature = str(prepared.columns[0])
     rows = prepared.sample(n=400, replace=True, random_state=0)
     rows[feature] = rows[feature] + 2 * prepared[feature].std()
     write_log(settings, rows, params.data.target)
+    return feature
+
+
+def test_a_shifted_feature_drifts(
+    settings: Settings, params: Params, prepared: pd.DataFrame
+) -> None:
+    """Shifting one feature by two standard deviations is drift, named in the JSON and the HTML."""
+    feature = log_with_one_shifted_feature(settings, params, prepared)
 
     summary = check(settings, params)
 
@@ -196,10 +202,7 @@ def test_max_drifted_tolerates_that_many_columns(
     settings: Settings, params: Params, prepared: pd.DataFrame
 ) -> None:
     """With monitor.max_drifted = 1, one drifted column is reported but is not drift."""
-    feature = str(prepared.columns[0])
-    rows = prepared.sample(n=400, replace=True, random_state=0)
-    rows[feature] = rows[feature] + 2 * prepared[feature].std()
-    write_log(settings, rows, params.data.target)
+    feature = log_with_one_shifted_feature(settings, params, prepared)
     tolerant = params.model_copy(update={"monitor": MonitorParams(max_drifted=1)})
 
     summary = check(settings, tolerant)

@@ -15,6 +15,7 @@ server is started.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,31 +103,45 @@ def report(state: dict[str, Any]) -> None:
     )
 
 
+def _serve_or_undo(
+    settings: Settings,
+    plan: tuple[str, str | None, float],
+    failed: str,
+    undo: Callable[[], str] | None = None,
+) -> None:
+    """Serve the plan (champion, challenger, share) and report it, or undo the registry move and fail.
+
+    The error says what went wrong, then what `undo` put back.
+    """
+    try:
+        state = serve(settings, *plan)
+    except lifecycle.ServerError as error:
+        restored = f"; {undo()}" if undo else ""
+        raise click.ClickException(f"{failed}: {error}{restored}") from None
+    report(state)
+
+
 def blue_green(settings: Settings, version: str) -> None:
     """Serve the just-promoted champion; if the server cannot, withdraw it (the champion as it was)."""
     from ..promotion import withdraw
 
-    try:
-        state = serve(settings, version)
-    except lifecycle.ServerError as error:
+    def undo() -> str:
         back = withdraw(settings, version)
-        restored = f"the '{CHAMPION}' alias is back on version {back}" if back else "no champion"
-        raise click.ClickException(f"version {version} not deployed: {error}; {restored}") from None
-    report(state)
+        return f"the '{CHAMPION}' alias is back on version {back}" if back else "no champion"
+
+    _serve_or_undo(settings, (version, None, 0.0), f"version {version} not deployed", undo)
 
 
 def canary(settings: Settings, champion: str, challenger: str, percent: float) -> None:
     """Serve the just-gated challenger on `percent`% of requests; if the server cannot, drop it."""
     from ..promotion import drop_challenger
 
-    try:
-        state = serve(settings, champion, challenger, percent)
-    except lifecycle.ServerError as error:
+    def undo() -> str:
         drop_challenger(settings, challenger)
-        raise click.ClickException(
-            f"canary of version {challenger} not started: {error}; the '{CHALLENGER}' alias is removed"
-        ) from None
-    report(state)
+        return f"the '{CHALLENGER}' alias is removed"
+
+    failed = f"canary of version {challenger} not started"
+    _serve_or_undo(settings, (champion, challenger, percent), failed, undo)
 
 
 def rollback(settings: Settings) -> None:
@@ -138,14 +153,12 @@ def rollback(settings: Settings) -> None:
     current = resolve_version(settings, CHAMPION, None)
     back = roll_back(settings)
     click.echo(f"{settings.model_name} champion is version {back} again")
-    try:
-        state = serve(settings, back)
-    except lifecycle.ServerError as error:
+
+    def undo() -> str:
         reinstate(settings, current)
-        raise click.ClickException(
-            f"rollback to version {back} not served: {error}; version {current} is the champion again"
-        ) from None
-    report(state)
+        return f"version {current} is the champion again"
+
+    _serve_or_undo(settings, (back, None, 0.0), f"rollback to version {back} not served", undo)
 
 
 def canary_promote(settings: Settings) -> None:
@@ -153,14 +166,11 @@ def canary_promote(settings: Settings) -> None:
     from ..promotion import promote_challenger, withdraw
 
     version = promote_challenger(settings)
-    try:
-        state = serve(settings, version)
-    except lifecycle.ServerError as error:
-        back = withdraw(settings, version)
-        raise click.ClickException(
-            f"version {version} not served alone: {error}; version {back} is the champion again"
-        ) from None
-    report(state)
+
+    def undo() -> str:
+        return f"version {withdraw(settings, version)} is the champion again"
+
+    _serve_or_undo(settings, (version, None, 0.0), f"version {version} not served alone", undo)
 
 
 def canary_abort(settings: Settings) -> None:
@@ -170,8 +180,4 @@ def canary_abort(settings: Settings) -> None:
 
     dropped = drop_challenger(settings)
     champion = resolve_version(settings, CHAMPION, None)
-    try:
-        state = serve(settings, champion)
-    except lifecycle.ServerError as error:
-        raise click.ClickException(f"canary of version {dropped} dropped, but: {error}") from None
-    report(state)
+    _serve_or_undo(settings, (champion, None, 0.0), f"canary of version {dropped} dropped, but")
