@@ -622,7 +622,7 @@ print(json.dumps(connect(s).get_model_version_by_alias(s.model_name, CHAMPION).v
 """
 EVERY_VERSION_LOADS = """
 import json
-from tumor_classifier.inference import load_model
+from tumor_classifier.model.load import load_model
 from tumor_classifier.settings import load_settings
 from tumor_classifier.tracking.store import connect
 s = load_settings()

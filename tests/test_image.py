@@ -97,7 +97,7 @@ def image_server(installed_project: Path, base_image: str) -> Iterator[tuple[str
     """`make image` of the project's champion, then `image run` on a free port: (tag, version, port)."""
     has_champion = """
 import json
-from tumor_classifier.inference import resolve_version
+from tumor_classifier.model.load import resolve_version
 from tumor_classifier.settings import load_settings
 print(json.dumps(resolve_version(load_settings(), "champion", None)))
 """

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from loguru import logger
 
-from {{ cookiecutter.package_name }}.inference import LoadedModel
+from {{ cookiecutter.package_name }}.model.loaded import LoadedModel
 from {{ cookiecutter.package_name }}.names import DISTRIBUTION, ENV_PREFIX
 from {{ cookiecutter.package_name }}.settings import Settings
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from {{ cookiecutter.package_name }}.inference import LoadedModel
+from {{ cookiecutter.package_name }}.model.loaded import LoadedModel
 from {{ cookiecutter.package_name }}.serving.app import create_app, row_model
 from {{ cookiecutter.package_name }}.settings import Settings
 

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from {{ cookiecutter.package_name }}.inference import LoadedModel
+from {{ cookiecutter.package_name }}.model.loaded import LoadedModel
 from {{ cookiecutter.package_name }}.serving.app import create_app
-from {{ cookiecutter.package_name }}.serving.routing import CheckFailedError, Plan, Router, Routes, check
+from {{ cookiecutter.package_name }}.serving.plan import Plan
+from {{ cookiecutter.package_name }}.serving.routing import CheckFailedError, Router, Routes, check
 from {{ cookiecutter.package_name }}.settings import Settings
 
 

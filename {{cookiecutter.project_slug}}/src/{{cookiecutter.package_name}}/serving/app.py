@@ -19,12 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from threadpoolctl import threadpool_limits
 
-from ..inference import InputError, LoadedModel, widened
+from ..model.loaded import InputError, LoadedModel, widened
 from ..settings import Settings, load_settings
-from .lifecycle import INSTANCE_VARIABLE, PLAN_VARIABLE
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .metrics import Instrumented, Metrics
 from .payloads import frame_from_body
+from .plan import INSTANCE_VARIABLE, PLAN_VARIABLE
 from .request_log import RequestLog
 from .routing import Router, Routes
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..inference import InputError
+from ..model.loaded import InputError
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 

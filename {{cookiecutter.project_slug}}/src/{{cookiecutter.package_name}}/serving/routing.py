@@ -1,67 +1,30 @@
-"""What a server worker serves, and how it changes model without a restart.
-
-The deploy commands write a plan (`plan.json` in the project's deploy folder, replaced atomically): the
-champion's version and, during a canary, a challenger with its share of the requests. Every worker polls
-the file, loads a new plan's versions beside the ones it serves, checks each with the version's own serving
-example, and then swaps its routes in one assignment: requests in flight finish on the model they started
-with. A worker that cannot load or check a version keeps serving what it served. Each worker reports what it
-did in `workers/<pid>.json`, which the deploy command waits for. The file is the only control channel:
-nothing about it is reachable over HTTP, and only the project folder's owner can write it.
-"""
+"""What a server worker serves, and how it changes model without a restart (see plan.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import random
 import zlib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from loguru import logger
 
-from ..inference import LoadedModel, load_exported, load_model
+from ..model.export import load_exported
+from ..model.load import load_model
+from ..model.loaded import LoadedModel
 from ..settings import Settings
 from ..tracking.store import CHALLENGER, CHAMPION
+from .plan import Plan, write_atomically
 
 POLL_SECONDS = 0.25
 MODELS_KEPT = (
     4  # loaded versions a worker keeps: a rollback or canary abort to one of them is instant
 )
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What the server should serve; each change has a higher generation."""
-
-    generation: int
-    champion: str
-    challenger: str | None = None
-    percent: float = 0.0
-
-    @classmethod
-    def read(cls, path: Path) -> Plan | None:
-        """The plan in `path`, or None when there is none."""
-        try:
-            return cls(**json.loads(path.read_text()))
-        except FileNotFoundError:
-            return None
-
-    def write(self, path: Path) -> None:
-        """Replace the plan file in one step: a worker never reads half a plan."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, asdict(self))
-
-
-def write_atomically(path: Path, content: Any) -> None:
-    """Write JSON to a temporary file beside `path`, then rename it over `path`."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}")
-    partial.write_text(json.dumps(content, indent=2) + "\n")
-    partial.replace(path)
 
 
 def share_of(request_id: str | None) -> float:

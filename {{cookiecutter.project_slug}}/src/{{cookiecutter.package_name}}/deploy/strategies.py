@@ -21,10 +21,10 @@ from typing import Any
 
 import click
 
+from ..serving.routing import share_of
 from ..settings import Settings
 from ..tracking.store import CHALLENGER, CHAMPION
-from . import lifecycle
-from .routing import share_of
+from . import server as lifecycle
 
 
 def serve(
@@ -70,7 +70,7 @@ def smoke_payload(settings: Settings, version: str) -> dict[str, object]:
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    from ..inference import SERVING_EXAMPLE
+    from ..model.loaded import SERVING_EXAMPLE
     from ..tracking.store import connect
 
     connect(settings)
@@ -123,7 +123,7 @@ def _serve_or_undo(
 
 def blue_green(settings: Settings, version: str) -> None:
     """Serve the just-promoted champion; if the server cannot, withdraw it (the champion as it was)."""
-    from ..promotion import withdraw
+    from .aliases import withdraw
 
     def undo() -> str:
         back = withdraw(settings, version)
@@ -134,7 +134,7 @@ def blue_green(settings: Settings, version: str) -> None:
 
 def canary(settings: Settings, champion: str, challenger: str, percent: float) -> None:
     """Serve the just-gated challenger on `percent`% of requests; if the server cannot, drop it."""
-    from ..promotion import drop_challenger
+    from .aliases import drop_challenger
 
     def undo() -> str:
         drop_challenger(settings, challenger)
@@ -146,9 +146,9 @@ def canary(settings: Settings, champion: str, challenger: str, percent: float) -
 
 def rollback(settings: Settings) -> None:
     """Make the version before the champion the champion again, and serve it; undone if it cannot be served."""
-    from ..inference import resolve_version
-    from ..promotion import reinstate
-    from ..promotion import rollback as roll_back
+    from ..model.load import resolve_version
+    from .aliases import reinstate
+    from .aliases import rollback as roll_back
 
     current = resolve_version(settings, CHAMPION, None)
     back = roll_back(settings)
@@ -163,7 +163,7 @@ def rollback(settings: Settings) -> None:
 
 def canary_promote(settings: Settings) -> None:
     """Make the challenger the champion and serve it alone (it is loaded already: the swap is immediate)."""
-    from ..promotion import promote_challenger, withdraw
+    from .aliases import promote_challenger, withdraw
 
     version = promote_challenger(settings)
 
@@ -175,8 +175,8 @@ def canary_promote(settings: Settings) -> None:
 
 def canary_abort(settings: Settings) -> None:
     """Drop the challenger: it is marked rolled back, and the champion takes every request again."""
-    from ..inference import resolve_version
-    from ..promotion import drop_challenger
+    from ..model.load import resolve_version
+    from .aliases import drop_challenger
 
     dropped = drop_challenger(settings)
     champion = resolve_version(settings, CHAMPION, None)

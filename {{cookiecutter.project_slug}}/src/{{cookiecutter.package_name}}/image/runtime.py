@@ -30,9 +30,9 @@ from pathlib import Path
 
 import psutil
 
-from .inference import export_model
-from .names import DISTRIBUTION, ENV_PREFIX
-from .settings import Settings
+from ..model.export import export_model
+from ..names import DISTRIBUTION, ENV_PREFIX
+from ..settings import Settings
 
 BUILDERS = ("docker", "podman", "buildah")
 CONTEXT = Path("build/image")

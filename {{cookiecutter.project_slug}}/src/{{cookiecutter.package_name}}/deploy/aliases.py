@@ -9,20 +9,20 @@ The registry holds the whole deploy state, so any clone of the store knows it: t
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from loguru import logger
 
-from .pipeline.metrics import HIGHER_IS_BETTER
-from .pipeline.params import GateParams, Params
-from .settings import Settings
-from .tracking.store import CHALLENGER, CHAMPION, PREVIOUS, connect
+from ..pipeline.params import Params
+from ..settings import Settings
+from ..tracking.store import CHALLENGER, CHAMPION, PREVIOUS, connect
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
+
+from .gate import Verdict, format_table, gate, score_version
 
 HISTORY_TAG = "champion.history"
 ROLLED_BACK_TAG = "rolled_back"
@@ -31,78 +31,6 @@ HISTORY_LIMIT = 100  # versions kept in the history tag (registry tag values are
 
 class PromotionError(RuntimeError):
     """The candidate cannot be promoted, or there is nothing to roll back to."""
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """One row of the gate: a metric of the candidate against its threshold and the champion."""
-
-    metric: str
-    candidate: float
-    champion: float | None
-    threshold: str
-    passed: bool
-    reason: str
-
-
-def gate(
-    candidate: Mapping[str, float], champion: Mapping[str, float] | None, params: GateParams
-) -> list[Verdict]:
-    """Judge a candidate: absolute limits from params, and no worse than the champion beyond tolerance.
-
-    A metric that is not a number fails; so does a gate that judged nothing (see `promote`).
-    """
-    verdicts = []
-    for metric in sorted({*params.limits, *(champion or {})} & set(candidate)):
-        value = candidate[metric]
-        bounds = params.limits.get(metric)
-        broken = (
-            "not a number" if math.isnan(value) else bounds.violation(value) if bounds else None
-        )
-        reference = champion.get(metric) if champion else None
-        worse = False
-        if reference is not None and broken is None:
-            delta = value - reference if HIGHER_IS_BETTER.get(metric, True) else reference - value
-            worse = delta < -params.tolerance
-        threshold = "" if bounds is None else _describe(bounds.min, bounds.max)
-        reason = broken or (
-            f"worse than champion by more than {params.tolerance:g}" if worse else "ok"
-        )
-        verdicts.append(
-            Verdict(metric, value, reference, threshold, broken is None and not worse, reason)
-        )
-    return verdicts
-
-
-def _describe(low: float | None, high: float | None) -> str:
-    parts = [f">= {low:g}" if low is not None else "", f"<= {high:g}" if high is not None else ""]
-    return " ".join(part for part in parts if part)
-
-
-def format_table(verdicts: list[Verdict]) -> str:
-    """The gate as a small text table."""
-    rows = [("metric", "candidate", "champion", "threshold", "verdict")]
-    for v in verdicts:
-        champion = "-" if v.champion is None else f"{v.champion:.4f}"
-        verdict = "pass" if v.passed else f"FAIL: {v.reason}"
-        rows.append((v.metric, f"{v.candidate:.4f}", champion, v.threshold or "-", verdict))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True))
-        + "  "
-        + row[4]
-        for row in rows
-    )
-
-
-def score_version(settings: Settings, params: Params, version: str) -> dict[str, float]:
-    """A registered version's metrics on the held-out test split, by the pipeline's own scorer."""
-    from .inference import load_model
-    from .pipeline.metrics import score_test_split
-    from .pipeline.prepare import read_splits
-
-    model = load_model(settings, alias=None, version=version)
-    return score_test_split(model, read_splits(settings.data_dir).test, params)
 
 
 @dataclass(frozen=True)
@@ -224,7 +152,7 @@ def promote(
         )
     if canary and candidate == champion:
         raise PromotionError(f"version {candidate} is the champion already: train a new version")
-    from .inference import InputError
+    from ..model.loaded import InputError
 
     try:
         candidate_scores = score_version(settings, params, candidate)

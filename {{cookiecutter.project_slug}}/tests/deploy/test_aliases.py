@@ -7,6 +7,19 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
+from {{ cookiecutter.package_name }}.deploy.aliases import (
+    HISTORY_TAG,
+    ROLLED_BACK_TAG,
+    PromotionError,
+    challenger_of,
+    drop_challenger,
+    promote,
+    promote_challenger,
+    reinstate,
+    rollback,
+    withdraw,
+)
+from {{ cookiecutter.package_name }}.deploy.gate import format_table, gate
 from {{ cookiecutter.package_name }}.pipeline import train
 from {{ cookiecutter.package_name }}.pipeline.params import (
     TASK_METRICS,
@@ -14,20 +27,6 @@ from {{ cookiecutter.package_name }}.pipeline.params import (
     GateParams,
     Params,
     load_params,
-)
-from {{ cookiecutter.package_name }}.promotion import (
-    HISTORY_TAG,
-    ROLLED_BACK_TAG,
-    PromotionError,
-    challenger_of,
-    drop_challenger,
-    format_table,
-    gate,
-    promote,
-    promote_challenger,
-    reinstate,
-    rollback,
-    withdraw,
 )
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.tracking.store import connect
@@ -103,7 +102,7 @@ def fresh_registry(trained_project: Settings) -> Settings:
 
 def shipped_params() -> Params:
     """The params.yaml the project ships with."""
-    return load_params(Path(__file__).parents[1] / "params.yaml")
+    return load_params(Path(__file__).parents[2] / "params.yaml")
 
 
 def newest_version(settings: Settings) -> str:

@@ -16,9 +16,9 @@ def serve(settings: Settings) -> None:
     """
     import uvicorn
 
-    from ..inference import ModelNotFoundError
-    from .app import create_app
-    from .lifecycle import FACTORY
+    from ..model.load import ModelNotFoundError
+    from ..serving.app import create_app
+    from ..serving.plan import FACTORY
 
     try:
         app = create_app(
@@ -49,10 +49,11 @@ def server() -> None:
 @click.pass_obj
 def server_start(settings: Settings) -> None:
     """(Re)start the background server on the registry's aliases, wait for health, smoke-test it."""
-    from ..inference import ModelNotFoundError, resolve_version
-    from ..promotion import challenger_of
-    from . import lifecycle, strategies
-    from .routing import Plan
+    from ..deploy import server as lifecycle
+    from ..deploy import strategies
+    from ..deploy.aliases import challenger_of
+    from ..model.load import ModelNotFoundError, resolve_version
+    from ..serving.plan import Plan
 
     try:
         champion = resolve_version(settings, settings.serve_alias, None)
@@ -69,7 +70,7 @@ def server_start(settings: Settings) -> None:
 @click.pass_obj
 def server_stop(settings: Settings) -> None:
     """Stop the background server, if one is running."""
-    from . import lifecycle
+    from ..deploy import server as lifecycle
 
     stopped = lifecycle.stop(lifecycle.ServerPaths.of(settings))
     click.echo("server stopped" if stopped else "no server was running")

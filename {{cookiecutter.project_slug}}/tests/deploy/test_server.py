@@ -16,11 +16,11 @@ from pathlib import Path
 import psutil
 import pytest
 
+from {{ cookiecutter.package_name }}.deploy import server as lifecycle
+from {{ cookiecutter.package_name }}.deploy.aliases import promote
+from {{ cookiecutter.package_name }}.deploy.server import ServerPaths
 from {{ cookiecutter.package_name }}.names import ENV_PREFIX
 from {{ cookiecutter.package_name }}.pipeline.params import load_params
-from {{ cookiecutter.package_name }}.promotion import promote
-from {{ cookiecutter.package_name }}.serving import lifecycle
-from {{ cookiecutter.package_name }}.serving.lifecycle import ServerPaths
 from {{ cookiecutter.package_name }}.settings import Settings
 
 
@@ -40,7 +40,7 @@ def deployed(trained_project: Settings) -> Settings:
 
 def champion_version(settings: Settings) -> str:
     """The version the champion alias points at."""
-    from {{ cookiecutter.package_name }}.inference import resolve_version
+    from {{ cookiecutter.package_name }}.model.load import resolve_version
 
     return resolve_version(settings, "champion", None)
 

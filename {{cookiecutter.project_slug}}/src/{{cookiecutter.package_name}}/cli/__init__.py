@@ -14,17 +14,17 @@ from typing import TYPE_CHECKING
 
 import click
 
-from . import __version__
-from .logging import configure_logging
-from .names import DESCRIPTION, DISTRIBUTION, ENV_PREFIX, PROJECT_NAME
-from .pipeline import PipelineError
-from .project import ROOT_VARIABLE
-from .serving.commands import serve, server
-from .settings import Settings, SettingsError, load_settings, mask_credentials
-from .tracking.store import CHALLENGER, CHAMPION
+from .. import __version__
+from ..logging import configure_logging
+from ..names import DESCRIPTION, DISTRIBUTION, ENV_PREFIX, PROJECT_NAME
+from ..pipeline import PipelineError
+from ..project import ROOT_VARIABLE
+from ..settings import Settings, SettingsError, load_settings, mask_credentials
+from ..tracking.store import CHALLENGER, CHAMPION
+from .serve import serve, server
 
 if TYPE_CHECKING:  # params (YAML, pydantic models) load only for the commands that need them
-    from .pipeline.params import Params
+    from ..pipeline.params import Params
 
 LIBRARIES = ("mlflow", "dvc", "scikit-learn", "pandas", "pydantic-settings", "loguru", "click")
 
@@ -80,7 +80,7 @@ def info(settings: Settings, as_json: bool) -> None:
 
 
 def _params(settings: Settings) -> Params:
-    from .pipeline.params import load_params
+    from ..pipeline.params import load_params
 
     try:
         return load_params(settings.params_file)
@@ -94,7 +94,7 @@ def _run_stage(settings: Settings, name: str) -> None:
 
     params = _params(settings)
     try:
-        import_module(f".pipeline.{name}", __package__).run(settings, params)
+        import_module(f"..pipeline.{name}", __package__).run(settings, params)
     except PipelineError as error:
         raise click.ClickException(str(error)) from None
 
@@ -112,8 +112,8 @@ def ingest(settings: Settings) -> None:
 @click.pass_obj
 def data_source(settings: Settings, source: str, target: str) -> None:
     """Point params.yaml at a CSV or Parquet file under datasets/ and the column to predict."""
-    from .pipeline.ingest import read_source
-    from .pipeline.params import DataParams, point_data_at
+    from ..pipeline.ingest import read_source
+    from ..pipeline.params import DataParams, point_data_at
 
     try:
         frame = read_source(DataParams(source=source, target=target), settings.project_root)
@@ -130,7 +130,7 @@ def data_source(settings: Settings, source: str, target: str) -> None:
 @click.pass_obj
 def data_schema(settings: Settings) -> None:
     """Write the data contract of data.source from its current data (then review and commit it)."""
-    from .pipeline.ingest import write_schema
+    from ..pipeline.ingest import write_schema
 
     params = _params(settings)
     try:
@@ -197,8 +197,8 @@ def deploy(settings: Settings, version: str | None, strategy: str, percent: floa
     A running server swaps without a restart; otherwise one is started. If the server cannot serve the
     new version, it keeps the old one and the aliases are put back.
     """
-    from .inference import resolve_version
-    from .serving import strategies
+    from ..deploy import strategies
+    from ..model.load import resolve_version
 
     with _deploy_errors():
         if strategy == "canary":
@@ -209,8 +209,8 @@ def deploy(settings: Settings, version: str | None, strategy: str, percent: floa
 
 
 def _promote(settings: Settings, version: str | None, canary: bool = False) -> str:
-    from .promotion import format_table
-    from .promotion import promote as promote_candidate
+    from ..deploy.aliases import promote as promote_candidate
+    from ..deploy.gate import format_table
 
     params = _params(settings)
     with _deploy_errors():
@@ -224,9 +224,9 @@ def _promote(settings: Settings, version: str | None, canary: bool = False) -> s
 @contextlib.contextmanager
 def _deploy_errors() -> Iterator[None]:
     """The registry's and the server's errors end a deploy command in one line."""
-    from .inference import ModelNotFoundError
-    from .promotion import PromotionError
-    from .serving.lifecycle import ServerError
+    from ..deploy.aliases import PromotionError
+    from ..deploy.server import ServerError
+    from ..model.load import ModelNotFoundError
 
     try:
         yield
@@ -238,7 +238,7 @@ def _deploy_errors() -> Iterator[None]:
 @click.pass_obj
 def rollback(settings: Settings) -> None:
     """Take the champion out of service and serve the one before it (a running server swaps in place)."""
-    from .serving import strategies
+    from ..deploy import strategies
 
     with _deploy_errors():
         strategies.rollback(settings)
@@ -253,7 +253,7 @@ def canary() -> None:
 @click.pass_obj
 def canary_promote(settings: Settings) -> None:
     """Make the challenger the champion; the server serves it alone without a restart."""
-    from .serving import strategies
+    from ..deploy import strategies
 
     with _deploy_errors():
         strategies.canary_promote(settings)
@@ -263,7 +263,7 @@ def canary_promote(settings: Settings) -> None:
 @click.pass_obj
 def canary_abort(settings: Settings) -> None:
     """Drop the challenger (marked rolled back); the champion takes every request again."""
-    from .serving import strategies
+    from ..deploy import strategies
 
     with _deploy_errors():
         strategies.canary_abort(settings)
@@ -275,8 +275,8 @@ def canary_abort(settings: Settings) -> None:
 @click.pass_obj
 def export_model(settings: Settings, output: Path, alias: str) -> None:
     """Copy a registered model (MLmodel folder, signature, serving example) into a folder, for an image."""
-    from .inference import ModelNotFoundError
-    from .inference import export_model as export
+    from ..model.export import export_model as export
+    from ..model.load import ModelNotFoundError
 
     try:
         record = export(settings, output, alias)
@@ -310,8 +310,8 @@ def image_build(
     """Export the champion, build the locked wheelhouse, build the image, and time its start-up."""
     import os
 
-    from . import container
-    from .inference import ModelNotFoundError
+    from ..image import runtime as container
+    from ..model.load import ModelNotFoundError
 
     try:
         tool = container.builder(builder or None)
@@ -337,7 +337,7 @@ def image_build(
 @click.pass_obj
 def image_run(settings: Settings) -> None:
     """Serve the image `image build` made last, on 127.0.0.1 and the server port, in the foreground."""
-    from . import container
+    from ..image import runtime as container
 
     try:
         container.serve(container.last_built(settings.project_root), settings.serve_port)
@@ -361,7 +361,7 @@ DRIFT_EXIT_CODE = 3  # `monitor` found drift (1 means it could not judge)
 @click.pass_obj
 def monitor(settings: Settings, version: str | None) -> None:
     """Compare the server's logged requests with the training data; exit 3 on drift (reports/monitor/)."""
-    from .monitoring.drift import MonitorError, check
+    from ..monitoring.drift import MonitorError, check
 
     try:
         summary = check(settings, _params(settings), version)
@@ -379,7 +379,9 @@ def monitor(settings: Settings, version: str | None) -> None:
 @click.pass_obj
 def predict(settings: Settings, source: Path, target: Path, alias: str) -> None:
     """Batch predictions for a CSV file, streamed in chunks."""
-    from .inference import InputError, ModelNotFoundError, load_model, predict_file
+    from ..model.batch import predict_file
+    from ..model.load import ModelNotFoundError, load_model
+    from ..model.loaded import InputError
 
     try:
         rows = predict_file(load_model(settings, alias=alias), source, target)
@@ -395,8 +397,8 @@ def ui(settings: Settings, port: int) -> None:
     """Open the MLflow UI on the project's tracking store."""
     import os
 
-    from .tracking.server import ServerConfigError, mlflow_executable
-    from .tracking.store import connect, project_experiment_id
+    from ..tracking.server import ServerConfigError, mlflow_executable
+    from ..tracking.store import connect, project_experiment_id
 
     try:
         mlflow = mlflow_executable()
@@ -432,7 +434,7 @@ def tracking_server(settings: Settings) -> None:
     """Run the team's MLflow tracking server in the foreground (PostgreSQL, proxied artifacts)."""
     import os
 
-    from .tracking.server import ServerConfigError, describe, server_command
+    from ..tracking.server import ServerConfigError, describe, server_command
 
     try:
         argv, env = server_command(settings)
@@ -450,7 +452,7 @@ def tracking_db(settings: Settings) -> None:
     """Create the tracking server's PostgreSQL database if it does not exist."""
     import sqlalchemy.exc
 
-    from .tracking.server import ServerConfigError, create_database
+    from ..tracking.server import ServerConfigError, create_database
 
     shown_uri = mask_credentials(settings.tracking_server_backend_uri)
     try:
@@ -471,9 +473,9 @@ def tracking_db(settings: Settings) -> None:
 @click.pass_obj
 def tracking_sync(settings: Settings) -> None:
     """Send the runs spooled while the tracking server was unreachable; safe to repeat."""
-    from .tracking.runs import spool_folder
-    from .tracking.spool import pending, sync
-    from .tracking.store import connect
+    from ..tracking.runs import spool_folder
+    from ..tracking.spool import pending, sync
+    from ..tracking.store import connect
 
     folder = spool_folder()
     if not pending(folder):
@@ -517,8 +519,8 @@ def main() -> None:
 def _store_problem(error: Exception) -> str | None:
     if "mlflow" not in sys.modules:  # the store was never opened
         return None
-    from .tracking.runs import TrackingInterruptedError
-    from .tracking.store import ServerUnreachableError, is_unreachable, unreadable_store
+    from ..tracking.runs import TrackingInterruptedError
+    from ..tracking.store import ServerUnreachableError, is_unreachable, unreadable_store
 
     if isinstance(error, ServerUnreachableError | TrackingInterruptedError):
         return str(error)  # one line naming the server (no credentials) and the fix

@@ -12,16 +12,10 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
-from {{ cookiecutter.package_name }}.inference import (
-    InputError,
-    LoadedModel,
-    ModelNotFoundError,
-    export_model,
-    load_exported,
-    load_model,
-    predict_file,
-    resolve_version,
-)
+from {{ cookiecutter.package_name }}.model.batch import predict_file
+from {{ cookiecutter.package_name }}.model.export import export_model, load_exported
+from {{ cookiecutter.package_name }}.model.load import ModelNotFoundError, load_model, resolve_version
+from {{ cookiecutter.package_name }}.model.loaded import InputError, LoadedModel
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.tracking.store import connect
 

@@ -26,17 +26,11 @@ from typing import Any
 
 import psutil
 
-from ..names import ENV_PREFIX, PACKAGE
+from ..names import ENV_PREFIX
 from ..project import ROOT_VARIABLE
+from ..serving.metrics import MULTIPROCESS_VARIABLE
+from ..serving.plan import FACTORY, INSTANCE_VARIABLE, PLAN_VARIABLE, Plan
 from ..settings import Settings
-from .metrics import MULTIPROCESS_VARIABLE
-from .routing import Plan
-
-FACTORY = f"{PACKAGE}.serving.app:app_from_environment"
-# The per-start secret the server echoes in /health: proof that the answer comes from the child just started.
-INSTANCE_VARIABLE = f"{ENV_PREFIX}SERVER_INSTANCE"
-# The deploy plan the server's workers follow (see routing): how deploys reach a running server.
-PLAN_VARIABLE = f"{ENV_PREFIX}SERVER_PLAN"
 
 
 class ServerError(RuntimeError):

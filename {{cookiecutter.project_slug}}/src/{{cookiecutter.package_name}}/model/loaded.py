@@ -1,22 +1,14 @@
-"""Load a registered model by alias and predict: one code path for the server and for batch files."""
+"""A loaded model version and the checks its inputs pass before it predicts."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from .settings import Settings
-from .tracking.registry import CONTRACT_KEY, NULLABLE_KEY
-from .tracking.store import CHAMPION, connect
 
 # The scoring payload MLflow saves beside a model logged with an input example.
 SERVING_EXAMPLE = "serving_input_example.json"
@@ -29,10 +21,6 @@ DTYPES = {
     "boolean": "bool",
     "string": "object",
 }
-
-
-class ModelNotFoundError(LookupError):
-    """The registry has no version under that alias or number; the message says what to run."""
 
 
 class InputError(ValueError):
@@ -201,142 +189,3 @@ class LoadedModel:
         """The classes of a classifier, in the order of `predict_proba`'s columns."""
         classes: np.ndarray = self.native.classes_
         return classes
-
-
-def resolve_version(settings: Settings, alias: str | None, version: str | None) -> str:
-    """The version number an alias (or an explicit version) points to in the registry."""
-    from mlflow.exceptions import MlflowException
-
-    client = connect(settings)
-    try:
-        if version is not None:
-            return str(client.get_model_version(settings.model_name, version).version)
-        return str(
-            client.get_model_version_by_alias(settings.model_name, alias or CHAMPION).version
-        )
-    except MlflowException:
-        wanted = (
-            f"version {version}"
-            if version is not None
-            else f"version with alias '{alias or CHAMPION}'"
-        )
-        raise ModelNotFoundError(
-            f"{settings.model_name} has no {wanted} in {settings.safe_tracking_uri}: "
-            "run `make deploy` first (or `make train`, if nothing was trained yet)"
-        ) from None
-
-
-def load_model(
-    settings: Settings, alias: str | None = CHAMPION, version: str | None = None
-) -> LoadedModel:
-    """Load `models:/<name>@<alias>` (or a version) through its native flavor, once."""
-    import mlflow
-
-    number = resolve_version(settings, alias, version)  # also points MLflow at the project's store
-    local = mlflow.artifacts.download_artifacts(f"models:/{settings.model_name}/{number}")
-    return load_model_folder(
-        Path(local), settings.model_name, number, None if version is not None else alias
-    )
-
-
-# Beside an exported model: which registered model and version the folder holds.
-EXPORT_RECORD = "registered_model.json"
-
-
-def export_model(settings: Settings, folder: Path, alias: str = CHAMPION) -> dict[str, str]:
-    """Copy the version an alias names (its MLmodel folder, signature, serving example) into `folder`.
-
-    What `make image` puts into the image: a server started with SERVE_MODEL_DIR needs no registry.
-    """
-    import mlflow
-
-    version = resolve_version(settings, alias, None)
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    mlflow.artifacts.download_artifacts(
-        f"models:/{settings.model_name}/{version}", dst_path=str(folder)
-    )
-    record = {"name": settings.model_name, "version": version, "alias": alias}
-    (folder / EXPORT_RECORD).write_text(json.dumps(record, indent=2) + "\n")
-    return record
-
-
-def load_exported(folder: Path) -> LoadedModel:
-    """Load a model `export_model` wrote, under the name, version and alias it was exported with."""
-    try:
-        record = json.loads((folder / EXPORT_RECORD).read_text())
-    except (OSError, ValueError):
-        raise ModelNotFoundError(
-            f"{folder} holds no exported model ({EXPORT_RECORD} is missing or unreadable): "
-            "export one with `make image`, or unset SERVE_MODEL_DIR"
-        ) from None
-    return load_model_folder(folder, record["name"], record["version"], record.get("alias"))
-
-
-def load_model_folder(
-    folder: Path, name: str, version: str, alias: str | None = None
-) -> LoadedModel:
-    """Load a model from its MLmodel folder (downloaded from the registry, or exported beside a server)."""
-    import mlflow
-    from mlflow.models import Model
-
-    meta = Model.load(str(folder))
-    if meta.signature is None:
-        raise InputError(f"{name} version {version} has no signature to check inputs with")
-    inputs = meta.signature.inputs
-    columns = {
-        str(column): DTYPES.get(kind.name, "object")
-        for column, kind in zip(inputs.input_names(), inputs.input_types(), strict=True)
-    }
-    example = meta.load_input_example(str(folder))
-    nullable = frozenset((meta.metadata or {}).get(NULLABLE_KEY, []))
-    rules = (meta.metadata or {}).get(CONTRACT_KEY, {})
-    native = mlflow.sklearn.load_model(str(folder))
-    if all(dtype != "object" for dtype in columns.values()):
-        # A numeric signature is checked by LoadedModel.prepare; predicting on a matrix is 2x faster.
-        with contextlib.suppress(AttributeError):  # a Pipeline derives it and cannot drop it
-            del native.feature_names_in_
-    serving_example = folder / SERVING_EXAMPLE
-    return LoadedModel(
-        name=name,
-        version=version,
-        alias=alias,
-        native=native,
-        columns=columns,
-        input_example=example if isinstance(example, pd.DataFrame) else None,
-        nullable=nullable,
-        rules=rules,
-        serving_example=(
-            json.loads(serving_example.read_text()) if serving_example.is_file() else None
-        ),
-    )
-
-
-def read_batches(path: Path, rows_per_chunk: int) -> Iterable[pd.DataFrame]:
-    """Read a CSV in chunks, so files larger than memory stream through."""
-    if not path.is_file():
-        raise InputError(f"{path}: input file not found")
-    try:
-        yield from pd.read_csv(path, chunksize=rows_per_chunk)
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{path}: the file is empty") from None
-
-
-def predict_file(
-    model: LoadedModel, source: Path, target: Path, rows_per_chunk: int = 50_000
-) -> int:
-    """Write one `prediction` per input row to a CSV, chunk by chunk; return the row count."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    rows = 0
-    with target.open("w", encoding="utf-8", newline="") as output:
-        for chunk in read_batches(source, rows_per_chunk):
-            try:
-                predictions = model.predict(chunk)
-            except InputError as error:
-                raise InputError(
-                    f"{source}, rows {rows + 1}-{rows + len(chunk)}: {error}", error.field
-                ) from None
-            pd.DataFrame({"prediction": predictions}).to_csv(output, index=False, header=rows == 0)
-            rows += len(chunk)
-    return rows

@@ -73,7 +73,7 @@ def test_stage_command_names_bad_params(project_dir: Path) -> None:
 
 def test_promote_before_training_says_what_to_do(project_dir: Path) -> None:
     """Promoting with nothing registered explains the next step."""
-    shipped = Path(__file__).parents[1] / "params.yaml"
+    shipped = Path(__file__).parents[2] / "params.yaml"
     (project_dir / "params.yaml").write_text(shipped.read_text())
     result = CliRunner().invoke(cli, ["promote"])
     assert result.exit_code == 1

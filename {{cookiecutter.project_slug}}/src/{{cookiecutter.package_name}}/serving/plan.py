@@ -1,0 +1,59 @@
+"""The control channel between the deploy commands and a running server: the plan file and its names.
+
+What a server worker serves, and how it changes model without a restart.
+
+The deploy commands write a plan (`plan.json` in the project's deploy folder, replaced atomically): the
+champion's version and, during a canary, a challenger with its share of the requests. Every worker polls
+the file, loads a new plan's versions beside the ones it serves, checks each with the version's own serving
+example, and then swaps its routes in one assignment: requests in flight finish on the model they started
+with. A worker that cannot load or check a version keeps serving what it served. Each worker reports what it
+did in `workers/<pid>.json`, which the deploy command waits for. The file is the only control channel:
+nothing about it is reachable over HTTP, and only the project folder's owner can write it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ..names import ENV_PREFIX, PACKAGE
+
+# The app factory uvicorn imports in each worker (a server with several workers cannot be handed an app object).
+FACTORY = f"{PACKAGE}.serving.app:app_from_environment"
+# The per-start secret the server echoes in /health: proof that the answer comes from the child just started.
+INSTANCE_VARIABLE = f"{ENV_PREFIX}SERVER_INSTANCE"
+# The deploy plan the server's workers follow: how deploys reach a running server.
+PLAN_VARIABLE = f"{ENV_PREFIX}SERVER_PLAN"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the server should serve; each change has a higher generation."""
+
+    generation: int
+    champion: str
+    challenger: str | None = None
+    percent: float = 0.0
+
+    @classmethod
+    def read(cls, path: Path) -> Plan | None:
+        """The plan in `path`, or None when there is none."""
+        try:
+            return cls(**json.loads(path.read_text()))
+        except FileNotFoundError:
+            return None
+
+    def write(self, path: Path) -> None:
+        """Replace the plan file in one step: a worker never reads half a plan."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, asdict(self))
+
+
+def write_atomically(path: Path, content: Any) -> None:
+    """Write JSON to a temporary file beside `path`, then rename it over `path`."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.write_text(json.dumps(content, indent=2) + "\n")
+    partial.replace(path)
