@@ -65,8 +65,16 @@ BASE_FILES = {
     "src/{package}/deploy/strategies.py",
     "src/{package}/image/__init__.py",
     "src/{package}/image/runtime.py",
+    "src/{package}/files.py",
     "src/{package}/logging.py",
+    "src/{package}/net.py",
+    "src/{package}/processes.py",
     "src/{package}/names.py",
+    "src/{package}/model/__init__.py",
+    "src/{package}/model/batch.py",
+    "src/{package}/model/export.py",
+    "src/{package}/model/load.py",
+    "src/{package}/model/loaded.py",
     "src/{package}/mlflow_plugin/__init__.py",
     "src/{package}/mlflow_plugin/artifacts.py",
     "src/{package}/mlflow_plugin/context.py",
@@ -353,7 +361,7 @@ def test_package_code_is_plain_python() -> None:
 
 # The generated package's layers, lowest first: each imports only from layers below it (or inside itself).
 LAYERS = [
-    {"names", "provenance"},
+    {"names", "provenance", "net", "processes", "files"},
     {"project"},
     {"settings"},
     {"logging", "tracking"},

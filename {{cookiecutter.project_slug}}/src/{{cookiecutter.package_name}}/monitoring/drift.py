@@ -20,9 +20,7 @@ import html
 import io
 import json
 import math
-import re
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,13 +34,12 @@ from ..names import ENV_PREFIX, PROJECT_NAME
 from ..pipeline import PipelineError
 from ..pipeline.params import MonitorParams, Params, Task
 from ..pipeline.prepare import read_splits
-from ..serving.request_log import log_folder
+from ..serving.request_log import log_files, log_folder, records
 from ..settings import Settings
 
 if TYPE_CHECKING:  # matplotlib loads only when the report is drawn
     from matplotlib.figure import Figure
 
-LOG_FILE = re.compile(r"\.jsonl(\.\d+)?$")  # a worker's log and its rotated copies
 REPORT_DIR = Path("reports", "monitor")
 BINS = 10  # a numeric column's bins: the training data's deciles
 CATEGORY_LIMIT = 20  # the most frequent training categories get a bin each; the others share OTHER
@@ -155,35 +152,6 @@ class DriftSummary:
         )
 
 
-def log_files(folder: Path) -> list[Path]:
-    """The server workers' request logs in the folder and their rotated copies."""
-    if not folder.is_dir():
-        return []
-    return sorted(path for path in folder.iterdir() if LOG_FILE.search(path.name))
-
-
-def _records(path: Path) -> Iterator[dict[str, Any] | None]:
-    """Each line's record, or None for a line that is not a whole one."""
-    try:
-        with path.open(encoding="utf-8", errors="replace") as lines:
-            for line in lines:
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    yield None
-                    continue
-                whole = (
-                    isinstance(record, dict)
-                    and isinstance(record.get("features"), dict)
-                    and "prediction" in record
-                )
-                yield record if whole else None
-    except FileNotFoundError:
-        return  # rotated away since the folder was listed: its rows are in the next copy
-
-
 def read_request_log(folder: Path, version: str | None = None) -> RequestLog:
     """The rows logged in the folder, of one model version or of all; lines cut short are counted, not read."""
     features: list[dict[str, Any]] = []
@@ -192,7 +160,7 @@ def read_request_log(folder: Path, version: str | None = None) -> RequestLog:
     versions: Counter[str] = Counter()
     skipped = 0
     for path in log_files(folder):
-        for record in _records(path):
+        for record in records(path):
             if record is None:
                 skipped += 1
                 continue

@@ -12,6 +12,8 @@ import json
 import logging
 import os
 import random
+import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
@@ -19,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+LOG_FILE = re.compile(r"\.jsonl(\.\d+)?$")  # a worker's log and its rotated copies
 ROTATE_BYTES = 20_000_000
 ROTATED_FILES = 5  # per worker: at most 120 MB of log each
 
@@ -72,3 +75,33 @@ class RequestLog:
             writer.propagate = False
             self._writer = writer
         return self._writer
+
+
+# The reading side of the same format (monitoring reads it): one module owns what a line holds.
+def log_files(folder: Path) -> list[Path]:
+    """The server workers' request logs in the folder and their rotated copies."""
+    if not folder.is_dir():
+        return []
+    return sorted(path for path in folder.iterdir() if LOG_FILE.search(path.name))
+
+
+def records(path: Path) -> Iterator[dict[str, Any] | None]:
+    """Each line's record, or None for a line that is not a whole one."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    yield None
+                    continue
+                whole = (
+                    isinstance(record, dict)
+                    and isinstance(record.get("features"), dict)
+                    and "prediction" in record
+                )
+                yield record if whole else None
+    except FileNotFoundError:
+        return  # rotated away since the folder was listed: its rows are in the next copy
