@@ -65,6 +65,7 @@ BASE_FILES = {
     "src/{package}/deploy/strategies.py",
     "src/{package}/image/__init__.py",
     "src/{package}/image/runtime.py",
+    "src/{package}/errors.py",
     "src/{package}/files.py",
     "src/{package}/logging.py",
     "src/{package}/net.py",
@@ -361,7 +362,7 @@ def test_package_code_is_plain_python() -> None:
 
 # The generated package's layers, lowest first: each imports only from layers below it (or inside itself).
 LAYERS = [
-    {"names", "provenance", "net", "processes", "files"},
+    {"names", "provenance", "errors", "net", "processes", "files"},
     {"project"},
     {"settings"},
     {"logging", "tracking"},

@@ -22,6 +22,7 @@ from ..tracking.store import CHALLENGER, CHAMPION, PREVIOUS, connect
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
+from ..errors import ProjectError
 from .gate import Verdict, format_table, gate, score_version
 
 HISTORY_TAG = "champion.history"
@@ -29,7 +30,7 @@ ROLLED_BACK_TAG = "rolled_back"
 HISTORY_LIMIT = 100  # versions kept in the history tag (registry tag values are limited in size)
 
 
-class PromotionError(RuntimeError):
+class PromotionError(ProjectError, RuntimeError):
     """The candidate cannot be promoted, or there is nothing to roll back to."""
 
 

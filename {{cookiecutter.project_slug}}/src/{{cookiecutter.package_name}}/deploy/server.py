@@ -26,6 +26,7 @@ from typing import Any
 
 import psutil
 
+from ..errors import ProjectError
 from ..names import ENV_PREFIX
 from ..project import ROOT_VARIABLE
 from ..serving.metrics import MULTIPROCESS_VARIABLE
@@ -33,7 +34,7 @@ from ..serving.plan import FACTORY, INSTANCE_VARIABLE, PLAN_VARIABLE, Plan
 from ..settings import Settings
 
 
-class ServerError(RuntimeError):
+class ServerError(ProjectError, RuntimeError):
     """The server could not be started, checked or stopped; the message says what to look at."""
 
 

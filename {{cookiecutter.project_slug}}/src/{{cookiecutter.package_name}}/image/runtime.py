@@ -30,6 +30,7 @@ from pathlib import Path
 
 import psutil
 
+from ..errors import ProjectError
 from ..model.export import export_model
 from ..names import DISTRIBUTION, ENV_PREFIX
 from ..settings import Settings
@@ -43,7 +44,7 @@ SIZE_FORMAT = (
 )  # a Go template, split so that the template renderer leaves it alone
 
 
-class ImageError(RuntimeError):
+class ImageError(ProjectError, RuntimeError):
     """The image cannot be built or run; the message says what to install or set."""
 
 

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..errors import ProjectError
 from ..settings import Settings
 from ..tracking.registry import CONTRACT_KEY, NULLABLE_KEY
 from ..tracking.store import CHAMPION, connect
 from .loaded import DTYPES, SERVING_EXAMPLE, InputError, LoadedModel
 
 
-class ModelNotFoundError(LookupError):
+class ModelNotFoundError(ProjectError, LookupError):
     """The registry has no version under that alias or number; the message says what to run."""
 
 

@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import ProjectError
+
 # The scoring payload MLflow saves beside a model logged with an input example.
 SERVING_EXAMPLE = "serving_input_example.json"
 # MLflow signature types -> the dtype each column is coerced to before predicting.
@@ -23,7 +25,7 @@ DTYPES = {
 }
 
 
-class InputError(ValueError):
+class InputError(ProjectError, ValueError):
     """Rows that do not match the model's signature; `field` names the column at fault."""
 
     def __init__(self, message: str, field: str | None = None) -> None:

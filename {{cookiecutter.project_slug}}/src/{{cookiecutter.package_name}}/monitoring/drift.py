@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from loguru import logger
 
+from ..errors import ProjectError
 from ..names import ENV_PREFIX, PROJECT_NAME
 from ..pipeline import PipelineError
 from ..pipeline.params import MonitorParams, Params, Task
@@ -51,7 +52,7 @@ PREDICTION = "prediction"
 Kind = Literal["numeric", "categorical"]
 
 
-class MonitorError(RuntimeError):
+class MonitorError(ProjectError, RuntimeError):
     """The drift check cannot judge yet; the message says what to do first."""
 
 

@@ -16,6 +16,7 @@ from loguru import logger
 from mlflow.entities import Metric, Param, RunTag
 from pydantic import BaseModel
 
+from ..errors import ProjectError
 from .metrics import BufferedMetricLogger
 from .spool import Spool
 from .store import active_client, is_unreachable
@@ -221,7 +222,7 @@ class MetricFlushError(RuntimeError):
     """The run's last metric points could not be written; the message says how many."""
 
 
-class TrackingInterruptedError(ConnectionError):
+class TrackingInterruptedError(ProjectError, ConnectionError):
     """The tracking server went away mid-run; the run's remaining records are in its spool."""
 
 

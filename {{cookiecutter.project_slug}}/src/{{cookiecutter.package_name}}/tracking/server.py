@@ -12,13 +12,14 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ..errors import ProjectError
 from ..names import ENV_PREFIX
 from ..settings import Settings, home_of, mask_credentials
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
-class ServerConfigError(ValueError):
+class ServerConfigError(ProjectError, ValueError):
     """The tracking server's settings do not make a safe server; the message names the key to set."""
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from ..errors import ProjectError
 from ..names import ARTIFACT_SCHEME, ENV_PREFIX
 from ..settings import Settings
 
@@ -32,7 +33,7 @@ HTTP_RETRY_DEFAULTS = {
 _reachable: set[str] = set()
 
 
-class ServerUnreachableError(ConnectionError):
+class ServerUnreachableError(ProjectError, ConnectionError):
     """The tracking server does not answer; the message names it (without credentials) and the fix."""
 
 
