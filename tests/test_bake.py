@@ -91,6 +91,7 @@ BASE_FILES = {
     "src/{package}/pipeline/params.py",
     "src/{package}/pipeline/plots.py",
     "src/{package}/pipeline/prepare.py",
+    "src/{package}/pipeline/strict_yaml.py",
     "src/{package}/pipeline/train.py",
     "src/{package}/project.py",
     "src/{package}/provenance.py",

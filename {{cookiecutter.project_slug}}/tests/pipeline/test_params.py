@@ -10,6 +10,7 @@ import yaml
 
 from {{ cookiecutter.package_name }}.pipeline import PipelineError
 from {{ cookiecutter.package_name }}.pipeline.params import (
+    TASK_METRICS,
     Bounds,
     Params,
     load_params,
@@ -141,3 +142,58 @@ def test_a_params_file_without_a_data_block_is_left_alone(tmp_path: Path) -> Non
         point_data_at(path, "datasets/churn.csv", "churned")
 
     assert path.read_text() == "task: classification\n"
+
+
+def billion_laughs(levels: int) -> str:
+    """A params file whose anchors nest `levels` deep, ten aliases a level: 10**levels values in 2 KB."""
+    lines = ['a0: ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, levels + 1):
+        lines[-1] = lines[-1].replace(f"a{level - 1}:", f"a{level - 1}: &a{level - 1}", 1)
+        aliases = ", ".join([f"*a{level - 1}"] * 10)
+        lines.append(f"a{level}: [{aliases}]")
+    return "\n".join(lines) + "\n"
+
+
+def test_aliases_that_expand_past_a_bound_are_refused(tmp_path: Path) -> None:
+    """A "billion laughs" params file is refused by name before anything walks its expansion."""
+    bomb = tmp_path / "params.yaml"
+    bomb.write_text(billion_laughs(9))
+    with pytest.raises(
+        PipelineError, match=r"params\.yaml: its aliases .* expand to more than"
+    ) as error:
+        load_params(bomb)
+    assert len(str(error.value)) < 300, "the message does not repeat the input"
+
+
+def test_a_large_invalid_value_is_quoted_only_in_part(tmp_path: Path) -> None:
+    """An error names the key and an excerpt of a huge value, never the whole of it."""
+    text = PARAMS_FILE.read_text().replace("seed: ", "seed_was: ", 1)
+    path = tmp_path / "params.yaml"
+    path.write_text(text + billion_laughs(2).replace("a2:", "seed:"))
+    with pytest.raises(PipelineError, match=r"seed=\[\[") as error:
+        load_params(path)
+    assert len(str(error.value)) < 2_000, f"{len(str(error.value))} characters"
+
+
+def test_a_key_given_twice_is_refused_by_name(tmp_path: Path) -> None:
+    """A second `gate:` block is an error naming the key and both lines (DVC refuses it too)."""
+    path = tmp_path / "params.yaml"
+    text = PARAMS_FILE.read_text()
+    path.write_text(text + "gate:\n  tolerance: 0.5\n")
+    with pytest.raises(PipelineError, match=r"key 'gate' is given twice \(lines \d+ and \d+\)"):
+        load_params(path)
+
+
+def test_merge_keys_and_modest_aliases_still_load(tmp_path: Path) -> None:
+    """Anchors used the ordinary way (a bound shared, a block merged in) load as before."""
+    raw = shipped()
+    gate = raw.pop("gate")
+    first, second = list(TASK_METRICS[raw["task"]])[:2]
+    path = tmp_path / "params.yaml"
+    path.write_text(
+        yaml.safe_dump(raw)
+        + f"gate:\n  tolerance: {gate['tolerance']}\n  limits:\n"
+        + f"    {first}: &bound {{min: 0.1}}\n    {second}: {{<<: *bound, max: 100.0}}\n"
+    )
+    limits = load_params(path).gate.limits
+    assert (limits[first].min, limits[second].min, limits[second].max) == (0.1, 0.1, 100.0)

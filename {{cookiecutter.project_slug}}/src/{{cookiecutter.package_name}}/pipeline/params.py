@@ -8,10 +8,10 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from . import PipelineError
+from .strict_yaml import load_yaml
 
 Task = Literal["classification", "regression"]
 # The test metrics each task produces, and whether higher is better (the deploy gate compares with it).
@@ -131,32 +131,43 @@ class Params(_Frozen):
         return self
 
 
+PROBLEMS_SHOWN = 10  # an error lists this many problems at most, then how many more there are
+VALUE_SHOWN = 60  # characters of a given value repeated in an error
+
+
 def parse_params(raw: Any, source: str = "params.yaml") -> Params:
-    """Validate a parsed params mapping; errors name each key by its dotted path."""
+    """Validate a parsed params mapping; errors name each key by its dotted path, and stay short."""
     try:
         return Params.model_validate(raw)
     except ValidationError as error:
+        problems = error.errors()
         lines = [f"{source}: invalid parameters:"]
-        for problem in error.errors():
+        for problem in problems[:PROBLEMS_SHOWN]:
             message = problem["msg"].removeprefix("Value error, ")
             if not problem["loc"]:  # a check across keys names them in its message
                 lines.append(f"  {message}")
                 continue
             key = ".".join(str(part) for part in problem["loc"])
-            given = "" if problem["type"] == "missing" else f"={problem['input']!r}"
+            given = "" if problem["type"] == "missing" else f"={_excerpt(problem['input'])}"
             lines.append(f"  {key}{given}: {message}")
+        if len(problems) > PROBLEMS_SHOWN:
+            lines.append(f"  ... and {len(problems) - PROBLEMS_SHOWN} more")
         raise PipelineError("\n".join(lines)) from None
+
+
+def _excerpt(value: Any) -> str:
+    """A value as written in an error: its repr, cut short."""
+    shown = repr(value)
+    return shown if len(shown) <= VALUE_SHOWN else f"{shown[:VALUE_SHOWN]}..."
 
 
 def load_params(path: Path) -> Params:
     """Read and validate params.yaml."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PipelineError(f"{path}: parameters file not found") from None
-    except yaml.YAMLError as error:
-        raise PipelineError(f"{path}: not valid YAML: {error}") from None
-    return parse_params(raw, str(path))
+    return parse_params(load_yaml(text, str(path)), str(path))
 
 
 DATA_KEY = re.compile(r"^(?P<indent>\s+)(?P<key>source|target):[^#\n]*?(?P<comment>\s*#.*)?$")
@@ -188,6 +199,6 @@ def point_data_at(path: Path, source: str, target: str) -> Params:
             f"{path}: no data.source/data.target lines to set (restore the data: block)"
         )
     text = "".join(lines)
-    params = parse_params(yaml.safe_load(text), str(path))
+    params = parse_params(load_yaml(text, str(path)), str(path))
     path.write_text(text, encoding="utf-8")
     return params
