@@ -119,3 +119,51 @@ def test_a_second_version_that_breaks_the_contract_changes_nothing(
     write_schema(settings, mine)  # `make data-schema`: the change was intended
     run(settings, mine)
     assert "c" in set(pd.read_csv(output)["plan"])
+
+
+def write_own(tmp_path: Path, frame: pd.DataFrame, suffix: str = ".csv") -> DataParams:
+    """Put a frame under datasets/ as the project's source, predicting `label`."""
+    (tmp_path / "datasets").mkdir(exist_ok=True)
+    path = tmp_path / "datasets" / f"own{suffix}"
+    frame.to_csv(path, index=False) if suffix == ".csv" else frame.to_parquet(path)
+    return DataParams(source=f"datasets/own{suffix}", target="label")
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "message"),
+    [
+        ("empty", [None] * 6, r"column 'empty' has no values \(every row is missing\): drop"),
+        (
+            "code",
+            [f"id-{i}" for i in range(300)],
+            r"column 'code' is text with 300 distinct values",
+        ),
+    ],
+)
+def test_a_column_the_model_cannot_take_is_named_with_the_fix(
+    tmp_path: Path, column: str, values: list[object], message: str
+) -> None:
+    """An all-missing column or a text column with more categories than the model bins is one clear line."""
+    rows = len(values)
+    frame = pd.DataFrame({"x": range(rows), column: values, "label": [i % 2 for i in range(rows)]})
+    data = write_own(tmp_path, frame)
+    with pytest.raises(PipelineError, match=rf"own\.csv: {message}"):
+        read_source(data, tmp_path)
+
+
+def test_a_date_column_is_refused_not_turned_into_categories(tmp_path: Path) -> None:
+    """A Parquet datetime column is refused with what to derive from it, never silently made text."""
+    frame = pd.DataFrame(
+        {"x": [1.0, 2.0, 3.0], "seen": pd.date_range("2026-01-01", periods=3), "label": [0, 1, 0]}
+    )
+    data = write_own(tmp_path, frame, ".parquet")
+    with pytest.raises(PipelineError, match=r"column 'seen' holds dates or times.*derive numbers"):
+        read_source(data, tmp_path)
+
+
+def test_a_column_name_given_twice_is_refused_not_renamed(tmp_path: Path) -> None:
+    """A CSV header naming a column twice is refused (pandas would read the second as `x.1`)."""
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "datasets" / "own.csv").write_text("x,x,label\n1,2,0\n3,4,1\n")
+    with pytest.raises(PipelineError, match=r"own\.csv: column 'x' appears more than once"):
+        read_source(DataParams(source="datasets/own.csv", target="label"), tmp_path)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import pandas as pd
+from pathlib import Path
 
-from {{ cookiecutter.package_name }}.pipeline.ingest import load_builtin
-from {{ cookiecutter.package_name }}.pipeline.params import Params
-from {{ cookiecutter.package_name }}.pipeline.prepare import split_dataset
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }}.pipeline import PipelineError
+from {{ cookiecutter.package_name }}.pipeline.ingest import RAW_FILE, load_builtin
+from {{ cookiecutter.package_name }}.pipeline.params import DataParams, Params
+from {{ cookiecutter.package_name }}.pipeline.prepare import run, split_dataset
+from {{ cookiecutter.package_name }}.settings import Settings
 
 
 def test_splits_are_disjoint_and_complete(dataset: pd.DataFrame, params: Params) -> None:
@@ -38,3 +43,33 @@ def test_classification_keeps_class_balance(params: Params) -> None:
     overall = dataset["target"].value_counts(normalize=True)
     test = splits.test["target"].value_counts(normalize=True)
     assert (test - overall).abs().max() < 0.05
+
+
+def own_params(params: Params, task: str = "classification") -> Params:
+    """The project's params pointed at an own file predicting `label`."""
+    return params.model_copy(
+        update={"task": task, "data": DataParams(source="datasets/own.csv", target="label")}
+    )
+
+
+def run_on(tmp_path: Path, frame: pd.DataFrame, params: Params) -> None:
+    """Run the prepare stage on a frame as the ingest stage would have left it."""
+    settings = Settings(_env_file=None, project_root=tmp_path, data_dir=tmp_path / "data")
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    frame.to_csv(tmp_path / "data" / RAW_FILE, index=False)
+    run(settings, params)
+
+
+def test_a_target_with_one_class_is_refused(tmp_path: Path, params: Params) -> None:
+    """A classifier's target with a single class is one line naming the file and the column."""
+    frame = pd.DataFrame({"x": range(50), "label": [1] * 50})
+    with pytest.raises(PipelineError, match=r"own\.csv: target column 'label' has one class only"):
+        run_on(tmp_path, frame, own_params(params))
+
+
+def test_too_few_rows_to_split_are_refused(tmp_path: Path, params: Params) -> None:
+    """A one-row file never yields an empty test split: it is refused, and nothing is written."""
+    frame = pd.DataFrame({"x": [1.0], "label": [2.5]})
+    with pytest.raises(PipelineError, match=r"own\.csv: 1 distinct rows are too few"):
+        run_on(tmp_path, frame, own_params(params, "regression"))
+    assert not (tmp_path / "data" / "prepared").exists()

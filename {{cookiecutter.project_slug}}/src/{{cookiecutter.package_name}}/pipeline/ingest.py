@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import re
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +22,8 @@ RAW_FILE = "raw/dataset.csv"
 # and its contract, with no edit of dvc.yaml.
 DATASETS = "datasets"
 PARQUET = (".parquet", ".pq")
+# The estimator bins a text column's categories: it takes at most this many distinct values in one column.
+MAX_CATEGORIES = 255
 SUFFIXES = (".csv", *PARQUET)
 
 
@@ -53,7 +57,40 @@ def validate_dataset(frame: pd.DataFrame, target: str, source: str) -> pd.DataFr
         raise PipelineError(f"{source}: no feature columns besides '{target}'")
     if frame[target].isna().any():
         raise PipelineError(f"{source}: target column '{target}' has missing values")
+    for name in frame.columns.drop(target):
+        problem = column_problem(frame[name])
+        if problem:
+            raise PipelineError(f"{source}: column '{str(name)[:60]}' {problem}")
     return frame
+
+
+def column_problem(values: pd.Series) -> str | None:
+    """Why a feature column cannot be trained on as it is (and what to do), or None."""
+    if values.isna().all():
+        return "has no values (every row is missing): drop the column, or fill it"
+    kind = values.dtype
+    if pd.api.types.is_datetime64_any_dtype(kind) or pd.api.types.is_timedelta64_dtype(kind):
+        return (
+            "holds dates or times, which the model does not take: derive numbers from it (e.g. a "
+            "day of week, an age in days) into new columns, and drop it"
+        )
+    if pd.api.types.is_numeric_dtype(kind):
+        return None
+    distinct = values.nunique(dropna=True)
+    if distinct > MAX_CATEGORIES:
+        return (
+            f"is text with {distinct} distinct values; the model takes at most {MAX_CATEGORIES} "
+            "categories in a column: drop it (an id or free text), or group its values"
+        )
+    return None
+
+
+def repeated_columns(path: Path) -> list[str]:
+    """Column names a CSV file's header gives more than once (pandas would rename them silently)."""
+    with path.open(encoding="utf-8", errors="replace", newline="") as lines:
+        names = next(csv.reader(lines), [])
+    counts = Counter(name.strip() for name in names)
+    return [name for name, count in counts.items() if count > 1]
 
 
 def dataset_file(data: DataParams, root: Path) -> Path:
@@ -89,11 +126,18 @@ def read_source(data: DataParams, root: Path) -> pd.DataFrame:
         )
     path = dataset_file(data, root)
     try:
-        frame = pd.read_parquet(path) if path.suffix.lower() in PARQUET else pd.read_csv(path)
+        parquet = path.suffix.lower() in PARQUET
+        frame = pd.read_parquet(path) if parquet else pd.read_csv(path)
+        repeated = [str(name) for name in frame.columns[frame.columns.duplicated()]]
+        repeated = repeated if parquet else repeated_columns(path)
     except pd.errors.EmptyDataError:
         raise PipelineError(f"{path}: the file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as error:
         raise PipelineError(f"{path}: not a readable {path.suffix} file ({error})") from None
+    if repeated:
+        raise PipelineError(
+            f"{path}: column '{repeated[0][:60]}' appears more than once: give each column its own name"
+        )
     return validate_dataset(frame, data.target, str(path))
 
 

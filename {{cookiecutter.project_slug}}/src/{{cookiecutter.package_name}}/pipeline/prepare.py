@@ -14,6 +14,7 @@ from .ingest import RAW_FILE
 from .params import Params, SplitParams, Task
 
 PREPARED_DIR = "prepared"
+MIN_ROWS = 10  # distinct rows a dataset needs, so that train, validation and test each get some
 
 
 class Splits(NamedTuple):
@@ -46,6 +47,21 @@ def split_dataset(
     return Splits(rest.drop(val.index), val, test)
 
 
+def check_splittable(frame: pd.DataFrame, params: Params) -> None:
+    """Refuse data a model cannot be trained and judged on: a lone class, too few rows to split."""
+    source, target = params.data.source, params.data.target
+    if params.task == "classification" and frame[target].nunique() < 2:
+        raise PipelineError(
+            f"{source}: target column '{target}' has one class only "
+            f"({str(frame[target].iloc[0])[:40]!r}): a classifier needs rows of two classes or more"
+        )
+    if len(frame.drop_duplicates()) < MIN_ROWS:
+        raise PipelineError(
+            f"{source}: {len(frame.drop_duplicates())} distinct rows are too few to train, validate "
+            f"and test on: at least {MIN_ROWS} are needed"
+        )
+
+
 def features_and_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Series]:
     """Separate the predicted column from the features."""
     return frame.drop(columns=[target]), frame[target]
@@ -63,7 +79,14 @@ def read_splits(data_dir: Path) -> Splits:
 def run(settings: Settings, params: Params) -> Splits:
     """Stage runner: read the raw dataset, split it, write the three CSV files."""
     frame = pd.read_csv(settings.data_dir / RAW_FILE)
+    check_splittable(frame, params)
     splits = split_dataset(frame, params.data.target, params.task, params.split, params.seed)
+    empty = [name for name, part in splits._asdict().items() if part.empty]
+    if empty:
+        raise PipelineError(
+            f"{params.data.source}: {len(frame)} rows leave the {empty[0]} split empty (split.test_size "
+            f"{params.split.test_size:g}, split.val_size {params.split.val_size:g}): add rows"
+        )
     folder = settings.data_dir / PREPARED_DIR
     folder.mkdir(parents=True, exist_ok=True)
     for name, part in splits._asdict().items():
