@@ -13,7 +13,7 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 from {{ cookiecutter.package_name }}.tracking import TrackedRun, TrackingInterruptedError, tracked_run
-from {{ cookiecutter.package_name }}.tracking.spool import SPOOLED_TAG, RunReplay, Spool, pending, sync
+from {{ cookiecutter.package_name }}.tracking.spool import SPOOLED_TAG, RunReplay, Spool, SpoolError, pending, sync
 
 
 @pytest.fixture
@@ -84,10 +84,10 @@ def test_sync_replays_each_point_once_sets_the_status_and_is_idempotent(
 def test_a_spool_of_a_run_the_store_does_not_know_stays_put(
     client: MlflowClient, tmp_path: Path
 ) -> None:
-    """Syncing into the wrong store fails naming the run and keeps the spool."""
+    """Syncing into the wrong store fails in one line naming the run and the fix, and keeps the spool."""
     Spool(tmp_path, "0" * 32).write(metrics=[Metric("loss", 1.0, 1, 0)])
 
-    with pytest.raises(mlflow.exceptions.MlflowException, match="0" * 32):
+    with pytest.raises(SpoolError, match=rf"run {'0' * 32} .* not in this tracking store: point"):
         list(sync(client, tmp_path))
 
     assert [path.name for path in pending(tmp_path)] == [f"{'0' * 32}.jsonl"]

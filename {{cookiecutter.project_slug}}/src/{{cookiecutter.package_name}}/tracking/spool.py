@@ -22,6 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
+
+from ..errors import ProjectError
+from ..names import ENV_PREFIX
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -110,6 +114,10 @@ class SyncResult:
     status: str | None
 
 
+class SpoolError(ProjectError, LookupError):
+    """A spooled run cannot be replayed into this store; the message names the run and the fix."""
+
+
 def pending(folder: Path) -> list[Path]:
     """The spool files waiting to be synced, oldest first."""
     if not folder.is_dir():
@@ -120,11 +128,18 @@ def pending(folder: Path) -> list[Path]:
 def sync(client: MlflowClient, folder: Path) -> Iterator[SyncResult]:
     """Replay every pending spool into the client's store, one run at a time; yield what each needed.
 
-    A run the store does not know raises (MLflow's error names it) and its spool stays where it is.
+    A run the store does not know raises SpoolError naming it, before any write, and its spool stays.
     """
     for path in pending(folder):
         replay = RunReplay.read(path)
-        client.get_run(replay.run_id)  # fails before any write when the run is not in this store
+        try:
+            client.get_run(replay.run_id)
+        except MlflowException:
+            raise SpoolError(
+                f"run {replay.run_id} (spooled in {path}) is not in this tracking store: point "
+                f"{ENV_PREFIX}TRACKING_URI at the server the run was started on and run make "
+                "tracking-sync again; the spool is kept"
+            ) from None
         sent, there = _replay(client, replay)
         target = folder / SYNCED / path.name
         target.parent.mkdir(exist_ok=True)
