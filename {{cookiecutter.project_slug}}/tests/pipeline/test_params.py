@@ -193,7 +193,7 @@ def test_merge_keys_and_modest_aliases_still_load(tmp_path: Path) -> None:
     path.write_text(
         yaml.safe_dump(raw)
         + f"gate:\n  tolerance: {gate['tolerance']}\n  limits:\n"
-        + f"    {first}: &bound {{min: 0.1}}\n    {second}: {{<<: *bound, max: 100.0}}\n"
+        + f"    {first}: &bound\n      min: 0.1\n    {second}:\n      <<: *bound\n      max: 100.0\n"
     )
     limits = load_params(path).gate.limits
     assert (limits[first].min, limits[second].min, limits[second].max) == (0.1, 0.1, 100.0)
