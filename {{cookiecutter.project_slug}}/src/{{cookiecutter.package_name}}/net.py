@@ -50,7 +50,9 @@ def wait_for_health(
     alive: Callable[[], None] = lambda: None,
     interval: float = 0.1,
 ) -> dict[str, Any]:
-    """Poll `url` (a `/health` route) until it answers JSON that `accept` takes; return that answer.
+    """Poll `url` (a `/health` route) until a 200 answer that `accept` takes; return it as a mapping.
+
+    A JSON object answer is passed as it is, any other body as an empty mapping.
 
     `alive` is called before each try and raises when the server's process is gone, so a dead server
     fails at once instead of after `timeout`.
@@ -59,10 +61,22 @@ def wait_for_health(
     while time.monotonic() < deadline:
         alive()
         try:
-            health = request_json(url, timeout=min(2.0, timeout))
-            if isinstance(health, dict) and accept(health):
-                return health
+            with urllib.request.urlopen(url, timeout=min(2.0, timeout)) as response:
+                body = response.read()
         except UNANSWERED:
-            pass
+            time.sleep(interval)
+            continue
+        health = _json_object(body)  # MLflow's own /health says a plain "OK"
+        if accept(health):
+            return health
         time.sleep(interval)
     raise HealthTimeoutError(f"{url} gave no healthy answer within {timeout:.0f}s")
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or an empty mapping when it is none."""
+    try:
+        decoded = json.loads(body)
+    except ValueError:
+        return {}
+    return decoded if isinstance(decoded, dict) else {}

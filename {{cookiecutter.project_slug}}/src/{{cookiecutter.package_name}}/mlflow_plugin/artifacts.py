@@ -23,7 +23,9 @@ def artifacts_root(tracking_uri: str | None) -> Path:
 
     uri = tracking_uri or mlflow.get_tracking_uri()
     if uri.startswith(SQLITE):
-        return Path(uri.removeprefix(SQLITE)).parent / "artifacts"
+        # MLflow's docs open a store as sqlite:///mlflow.db, relative to the working folder, as sqlite does.
+        database = Path(uri.removeprefix(SQLITE).partition("?")[0])
+        return database.resolve().parent / "artifacts"
     # A server (the MLflow UI) opens the store without setting MLflow's URI: find the project instead.
     from ..settings import load_settings
 
