@@ -11,7 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }}.model.loaded import LoadedModel
-from {{ cookiecutter.package_name }}.serving.app import create_app, row_model
+from {{ cookiecutter.package_name }}.serving.app import create_app
+from {{ cookiecutter.package_name }}.serving.schema import row_model
 from {{ cookiecutter.package_name }}.settings import Settings
 
 

@@ -1,11 +1,10 @@
-"""Tests for tracked_run, @tracked, current_run and flatten_params on a real sqlite store."""
+"""Tests for tracked_run, @tracked and current_run on a real sqlite store."""
 
 from __future__ import annotations
 
 import signal
 import subprocess
 import sys
-from typing import Any
 
 import mlflow
 import pytest
@@ -17,7 +16,6 @@ from {{ cookiecutter.package_name }}.tracking import (
     RunCallback,
     TrackedRun,
     current_run,
-    flatten_params,
     tracked,
     tracked_run,
 )
@@ -224,30 +222,6 @@ def test_decorator_fails_the_run_on_error(experiment: str, client: MlflowClient)
     with pytest.raises(ValueError, match="bad data"):
         train()
     assert client.get_run(seen[0].run_id).info.status == "FAILED", "the run must fail"
-
-
-def test_flatten_params() -> None:
-    """Nested mappings and models become dotted keys; long values are cut to MLflow's limit."""
-    params: dict[str, Any] = {
-        "a": {"b": {"c": 1}},
-        "m": Config(),
-        "nested": {"config": Config(depth=5)},
-        "l": [1, 2],
-        "none": None,
-        "long": "x" * 7000,
-    }
-    flat = flatten_params(params)
-    assert flat == {
-        "a.b.c": "1",
-        "m.depth": "3",
-        "m.layers": "[8, 4]",
-        "nested.config.depth": "5",
-        "nested.config.layers": "[8, 4]",
-        "l": "[1, 2]",
-        "none": "None",
-        "long": "x" * 6000,
-    }, "flattened params"
-    assert flatten_params({"k": 1}, prefix="train.") == {"train.k": "1"}, "prefix"
 
 
 def test_a_failed_final_flush_fails_the_run_and_keeps_the_block_error(

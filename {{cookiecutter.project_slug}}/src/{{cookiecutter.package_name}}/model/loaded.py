@@ -77,6 +77,7 @@ class LoadedModel:
         return self._check_contract(self._check_values(self._coerce(frame)))
 
     def _coerce(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Rows with exactly the signature's columns, in its order, converted to its types."""
         if frame.empty:
             raise InputError("the batch has no rows")
         given = [str(name) for name in frame.columns]
@@ -119,10 +120,9 @@ class LoadedModel:
         names, low, high = self._numbers
         numbers = frame if len(names) == frame.shape[1] else frame[names]
         values = numbers.to_numpy(dtype="float64")
+        # The common case, in one vectorised check; any NaN or infinity looks closer, column by column.
         if (np.isfinite(values) & (values >= low) & (values <= high)).all():
-            return (
-                frame  # the common case, in one vectorised check; any NaN or infinity looks closer
-            )
+            return frame
         for position, name in enumerate(names):
             column = values[:, position]
             infinite = np.flatnonzero(np.isinf(column))
@@ -171,6 +171,7 @@ class LoadedModel:
         return frame
 
     def _checked(self, frame: pd.DataFrame) -> pd.DataFrame | np.ndarray:
+        """The prepared rows, in the form the native model takes."""
         prepared = self.prepare(frame)
         # prepare() has matched the signature's names and order already: a model loaded without
         # feature names (see load_model) takes the plain matrix and skips a second, slower check.

@@ -1,6 +1,4 @@
-"""The control channel between the deploy commands and a running server: the plan file and its names.
-
-What a server worker serves, and how it changes model without a restart.
+"""The control channel between the deploy commands and a running server: the plan, its names, worker reports.
 
 The deploy commands write a plan (`plan.json` in the project's deploy folder, replaced atomically): the
 champion's version and, during a canary, a challenger with its share of the requests. Every worker polls
@@ -13,12 +11,15 @@ nothing about it is reachable over HTTP, and only the project folder's owner can
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ..files import write_json_atomically
 from ..names import ENV_PREFIX, PACKAGE
 
 # The app factory uvicorn imports in each worker (a server with several workers cannot be handed an app object).
@@ -48,12 +49,23 @@ class Plan:
 
     def write(self, path: Path) -> None:
         """Replace the plan file in one step: a worker never reads half a plan."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, asdict(self))
+        write_json_atomically(path, asdict(self))
 
 
-def write_atomically(path: Path, content: Any) -> None:
-    """Write JSON to a temporary file beside `path`, then rename it over `path`."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}")
-    partial.write_text(json.dumps(content, indent=2) + "\n")
-    partial.replace(path)
+def reports_folder(plan_file: Path) -> Path:
+    """Where the workers following `plan_file` report what they serve: beside it."""
+    return plan_file.parent / "workers"
+
+
+def write_report(folder: Path, report: Mapping[str, Any]) -> None:
+    """Replace this worker's report (`<pid>.json`) in one step: the deploy command never reads half of one."""
+    write_json_atomically(folder / f"{os.getpid()}.json", dict(report))
+
+
+def read_reports(folder: Path) -> list[dict[str, Any]]:
+    """Every worker's last report in `folder`; a report replaced or removed while read is skipped."""
+    reports = []
+    for file in sorted(folder.glob("*.json")):
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            reports.append(json.loads(file.read_text()))
+    return reports

@@ -19,12 +19,12 @@ from ..model.load import load_model
 from ..model.loaded import LoadedModel
 from ..settings import Settings
 from ..tracking.store import CHALLENGER, CHAMPION
-from .plan import Plan, write_atomically
+from .payloads import frame_from_json
+from .plan import Plan, reports_folder, write_report
 
 POLL_SECONDS = 0.25
-MODELS_KEPT = (
-    4  # loaded versions a worker keeps: a rollback or canary abort to one of them is instant
-)
+# Loaded versions a worker keeps: a rollback or canary abort to one of them is instant.
+MODELS_KEPT = 4
 
 
 def share_of(request_id: str | None) -> float:
@@ -70,8 +70,6 @@ class CheckFailedError(RuntimeError):
 
 def check(model: LoadedModel) -> None:
     """Score the version's serving example: a model that cannot is never served."""
-    from .payloads import frame_from_json
-
     if model.serving_example is None:
         raise CheckFailedError(f"version {model.version} has no serving example to check it with")
     try:
@@ -126,7 +124,7 @@ class Router:
     @property
     def reports_dir(self) -> Path | None:
         """Where the workers say what they serve (beside the plan)."""
-        return None if self.plan_file is None else self.plan_file.parent / "workers"
+        return None if self.plan_file is None else reports_folder(self.plan_file)
 
     def model(self, version: str) -> LoadedModel:
         """A version, loaded and checked once; the few most recent are kept."""
@@ -181,15 +179,14 @@ class Router:
         """Say what this worker serves now, and whether the last plan failed."""
         if self.reports_dir is None:
             return
-        self.reports_dir.mkdir(parents=True, exist_ok=True)
-        content = {
+        report = {
             **self.routes.describe(),
             "pid": os.getpid(),
             "ok": ok,
             "generation": self.routes.generation if generation is None else generation,
             "error": error,
         }
-        write_atomically(self.reports_dir / f"{os.getpid()}.json", content)
+        write_report(self.reports_dir, report)
 
     def _stamp(self) -> tuple[int, int] | None:
         """The plan file's identity: each write replaces the file, so a new inode or time means a new plan."""

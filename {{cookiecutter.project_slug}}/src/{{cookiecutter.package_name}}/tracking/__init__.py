@@ -5,17 +5,11 @@ from .callbacks import (
     MetricAlertError,
     ThresholdAlertCallback,
 )
+from .ending import MetricFlushError
+from .interruption import TrackingInterruptedError
 from .metrics import BufferedMetricLogger
-from .runs import (
-    MetricFlushError,
-    RunCallback,
-    TrackedRun,
-    TrackingInterruptedError,
-    current_run,
-    flatten_params,
-    tracked,
-    tracked_run,
-)
+from .params import flatten_params
+from .runs import RunCallback, TrackedRun, current_run, tracked, tracked_run
 
 __all__ = [
     "BufferedMetricLogger",

@@ -3,45 +3,28 @@
 from __future__ import annotations
 
 import functools
-import inspect
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, runtime_checkable
 
 import mlflow
 from loguru import logger
 from mlflow.entities import Metric, Param, RunTag
-from pydantic import BaseModel
 
-from ..errors import ProjectError
+from .ending import MetricFlushError, final_flush, raise_after_end
+from .interruption import end_spooled, open_spool, spool_folder
 from .metrics import BufferedMetricLogger
+from .params import flatten_params, loggable_arguments
 from .spool import Spool
 from .store import active_client, is_unreachable
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
-PARAM_VALUE_LIMIT = 6000  # MLflow's limit on a param value's length
 P = ParamSpec("P")
 R = TypeVar("R")
 _active: ContextVar[tuple[TrackedRun, ...]] = ContextVar("tracked_runs", default=())
-
-
-def flatten_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
-    """Nested mappings and pydantic models become dotted keys; values become strings."""
-    flat: dict[str, str] = {}
-    for key, value in params.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, BaseModel):
-            value = value.model_dump()
-        if isinstance(value, Mapping):
-            flat.update(flatten_params(value, f"{name}."))
-        else:
-            flat[name] = str(value)[:PARAM_VALUE_LIMIT]
-    return flat
 
 
 @runtime_checkable
@@ -127,14 +110,7 @@ class TrackedRun:
 
     def start_spool(self) -> Spool:
         """The run's spool, from now on: the tracking server stopped answering."""
-        spool = Spool(spool_folder(), self.run_id)
-        logger.warning(
-            "the tracking server stopped answering during run {}: what the run logs now goes to {} "
-            "(make tracking-sync sends it once the server is back)",
-            self.run_id,
-            spool.path,
-        )
-        return spool
+        return open_spool(spool_folder(), self.run_id)
 
     def flush(self) -> None:
         """Send buffered metrics now."""
@@ -179,11 +155,7 @@ def tracked_run(
         nested=nested,
         tags=dict(tags) if tags else None,
     )
-    try:
-        run = TrackedRun(active, active_client(), callbacks)
-    except BaseException:
-        mlflow.end_run("FAILED")
-        raise
+    run = _wrap(active, callbacks)
     token = _active.set((*_active.get(), run))
     status = "FAILED"
     flush_error: MetricFlushError | None = None
@@ -200,40 +172,22 @@ def tracked_run(
         raise
     finally:
         # Nothing here may raise: the block's own exception, if any, must be the one that propagates.
-        flush_error = _final_flush(run)
+        flush_error = final_flush(run.metrics, run.run_id)
         if flush_error is not None and status == "FINISHED":
             status = "FAILED"  # a run whose metrics were not all written did not finish
         end_error = _end_callbacks(run, status)
         _active.reset(token)
         _end_run(run, status)
-    if run.spool is not None:
-        raise TrackingInterruptedError(
-            f"run {run.run_id} was interrupted: the tracking server stopped answering, and "
-            f"{run.spool.records} records of the run are spooled in {run.spool.path}; run "
-            "`make tracking-sync` once the server answers again"
-        )
-    if flush_error is not None:
-        raise flush_error
-    if end_error is not None:
-        raise end_error
+    raise_after_end(run.spool, flush_error, end_error)
 
 
-class MetricFlushError(RuntimeError):
-    """The run's last metric points could not be written; the message says how many."""
-
-
-class TrackingInterruptedError(ProjectError, ConnectionError):
-    """The tracking server went away mid-run; the run's remaining records are in its spool."""
-
-
-def spool_folder() -> Path:
-    """The project's spool folder (in its MLflow folder), or `.mlflow/spool` here when settings are broken."""
-    from ..settings import SettingsError, load_settings
-
+def _wrap(active: Any, callbacks: Sequence[RunCallback]) -> TrackedRun:
+    """The tracked run around MLflow's run just started; should that fail, the run ends FAILED."""
     try:
-        return load_settings().mlflow_dir / "spool"
-    except SettingsError:
-        return Path(".mlflow", "spool").resolve()
+        return TrackedRun(active, active_client(), callbacks)
+    except BaseException:
+        mlflow.end_run("FAILED")
+        raise
 
 
 def _end_run(run: TrackedRun, status: str) -> None:
@@ -246,35 +200,7 @@ def _end_run(run: TrackedRun, status: str) -> None:
             if not is_unreachable(error):
                 raise
             run.spool = run.start_spool()
-    run.spool.end(status)
-    # MLflow leaves the run on its stack only until end_run's request is sent: one quick attempt, no retries.
-    # Should the server be back already, the run shows KILLED (interrupted) until sync sets its status.
-    quick = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "3"}
-    saved = {name: os.environ.get(name) for name in quick}
-    os.environ.update(quick)
-    try:
-        mlflow.end_run("KILLED")
-    except Exception as error:
-        logger.debug("run {} could not be ended on the server: {}", run.run_id, error)
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def _final_flush(run: TrackedRun) -> MetricFlushError | None:
-    """Flush the run's buffered points before its status is set; report, never raise, a failure."""
-    try:
-        run.flush()
-    except Exception as error:
-        lost = run.metrics.pending
-        logger.error("run {}: {} metric points were not written: {}", run.run_id, lost, error)
-        failure = MetricFlushError(f"{lost} metric points of run {run.run_id} were not written")
-        failure.__cause__ = error
-        return failure
-    return None
+    end_spooled(run.spool, status)
 
 
 def _end_callbacks(run: TrackedRun, status: str) -> Exception | None:
@@ -288,14 +214,6 @@ def _end_callbacks(run: TrackedRun, status: str) -> Exception | None:
             if first is None:
                 first = error
     return first
-
-
-def _loggable_arguments(function: Callable[..., Any], args: Any, kwargs: Any) -> dict[str, Any]:
-    """The bound call arguments (defaults included) that make meaningful params."""
-    bound = inspect.signature(function).bind(*args, **kwargs)
-    bound.apply_defaults()
-    simple = (str, int, float, bool, type(None), BaseModel, Mapping)
-    return {name: value for name, value in bound.arguments.items() if isinstance(value, simple)}
 
 
 def tracked(
@@ -314,7 +232,7 @@ def tracked(
     def decorate(function: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(function)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            params = _loggable_arguments(function, args, kwargs) if log_args else None
+            params = loggable_arguments(function, args, kwargs) if log_args else None
             nested = mlflow.active_run() is not None
             with tracked_run(
                 run_name or function.__name__, params=params, callbacks=callbacks, nested=nested
