@@ -4,133 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.monitoring.drift import (
-    OTHER,
-    MonitorError,
-    bin_categorical,
-    bin_numeric,
-    check,
-    compare,
-    psi,
-    read_request_log,
-)
+from {{ cookiecutter.package_name }}.monitoring.drift import MonitorError, check, compare
+from {{ cookiecutter.package_name }}.monitoring.requests import read_request_log
 from {{ cookiecutter.package_name }}.names import ENV_PREFIX
-from {{ cookiecutter.package_name }}.pipeline.ingest import read_source
-from {{ cookiecutter.package_name }}.pipeline.params import MonitorParams, Params, load_params
-from {{ cookiecutter.package_name }}.pipeline.prepare import PREPARED_DIR, Splits, split_dataset
-from {{ cookiecutter.package_name }}.serving.request_log import log_folder
+from {{ cookiecutter.package_name }}.pipeline.params import MonitorParams, Params
 from {{ cookiecutter.package_name }}.settings import Settings
 
-from tests.pipeline.conftest import PARAMS_FILE
-
-
-@pytest.fixture(scope="module")
-def params() -> Params:
-    """The params.yaml shipped with the project."""
-    return load_params(PARAMS_FILE)
-
-
-@pytest.fixture(scope="module")
-def splits(params: Params) -> Splits:
-    """The default dataset, split as the prepare stage splits it."""
-    dataset = read_source(params.data, Path.cwd())
-    return split_dataset(dataset, params.data.target, params.task, params.split, params.seed)
-
-
-@pytest.fixture
-def prepared(settings: Settings, splits: Splits) -> pd.DataFrame:
-    """The splits written where the prepare stage writes them; returns the training split."""
-    folder = settings.data_dir / PREPARED_DIR
-    folder.mkdir(parents=True)
-    for name, part in splits._asdict().items():
-        part.to_csv(folder / f"{name}.csv", index=False)
-    return splits.train
-
-
-def record(features: dict[str, Any], prediction: Any, version: str = "3") -> str:
-    """One request log line, as the server writes it."""
-    line = {
-        "time": "2026-11-26T07:00:00.123+00:00",
-        "version": version,
-        "alias": "champion",
-        "features": features,
-        "prediction": prediction,
-    }
-    return json.dumps(line) + "\n"
-
-
-def write_log(settings: Settings, rows: pd.DataFrame, target: str, version: str = "3") -> Path:
-    """A worker's request log of these rows, their target logged as the prediction."""
-    folder = log_folder(settings.log_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "worker-1.jsonl"
-    lines = [
-        record({str(k): v for k, v in row.items() if k != target}, row[target], version)
-        for row in rows.to_dict(orient="records")
-    ]
-    path.write_text("".join(lines))
-    return path
-
-
-def test_identical_samples_have_no_drift() -> None:
-    """The same sample against itself has a PSI of zero; a fresh sample of the same law stays small."""
-    rng = np.random.default_rng(0)
-    sample = pd.Series(rng.normal(size=2000))
-    assert psi(bin_numeric(sample, sample)) == pytest.approx(0.0, abs=1e-12)
-    again = pd.Series(rng.normal(size=2000))
-    assert psi(bin_numeric(sample, again)) < 0.05, "sampling noise is not drift"
-
-
-def test_a_shifted_normal_drifts() -> None:
-    """Moving a normal sample by one standard deviation takes the PSI well past 0.2."""
-    rng = np.random.default_rng(1)
-    reference = pd.Series(rng.normal(size=2000))
-    shifted = pd.Series(rng.normal(loc=1.0, size=2000))
-    assert psi(bin_numeric(reference, shifted)) > 0.2
-
-
-def test_numeric_bins_are_reference_deciles_with_open_ends() -> None:
-    """Ten bins at the reference's deciles; values past its range land in the outer bins."""
-    reference = pd.Series(np.arange(1000, dtype=float))
-    binned = bin_numeric(reference, pd.Series([-1e9, 1e9]))
-    assert len(binned.labels) == 10
-    np.testing.assert_allclose(binned.reference, 0.1)
-    assert (binned.logged[0], binned.logged[-1]) == (0.5, 0.5)
-
-
-def test_unseen_categories_count_as_other() -> None:
-    """A category the training data never had is counted in the other bin, and drifts."""
-    reference = pd.Series(["a"] * 50 + ["b"] * 50)
-    logged = pd.Series(["a"] * 50 + ["c"] * 50)
-    binned = bin_categorical(reference, logged)
-    assert binned.labels == ["a", "b", OTHER]
-    np.testing.assert_allclose(binned.logged, [0.5, 0.0, 0.5])
-    assert psi(binned) > 0.2
-    assert psi(bin_categorical(reference, reference.sample(frac=1, random_state=0))) == 0.0
-
-
-def test_reader_skips_cut_lines_and_filters_versions(tmp_path: Path) -> None:
-    """Rotated copies are read, a line cut short is counted not read, a version filter keeps its rows."""
-    (tmp_path / "worker-1.jsonl").write_text(
-        record({"x": 1.0}, 0) + record({"x": 2.0}, 1) + '{"time": "2026-11-26T07:0'
-    )
-    (tmp_path / "worker-1.jsonl.1").write_text(record({"x": 3.0}, 1, version="2"))
-    (tmp_path / "notes.txt").write_text("not a log\n")
-
-    everything = read_request_log(tmp_path)
-    assert sorted(everything.features["x"]) == [1.0, 2.0, 3.0]
-    assert everything.skipped == 1
-    assert everything.versions == {"2": 1, "3": 2}
-
-    version_3 = read_request_log(tmp_path, version="3")
-    assert list(version_3.predictions) == [0, 1]
-    assert version_3.versions == {"2": 1, "3": 2}, "the versions seen are the whole log's"
+from tests.monitoring.conftest import record, write_log
 
 
 def test_text_columns_are_compared_by_category(tmp_path: Path) -> None:
@@ -247,3 +132,27 @@ def test_missing_training_data_is_named(settings: Settings, params: Params) -> N
 
     with pytest.raises(MonitorError, match=r"no training data .*make data"):
         check(settings, params)
+
+
+def test_rows_with_other_columns_are_left_out_and_named(
+    settings: Settings, params: Params, prepared: pd.DataFrame, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Rows a model trained on other columns served are not judged (no false drift), and are named."""
+    target = params.data.target
+    write_log(settings, prepared.head(250), target, version="3")
+    renamed = prepared.head(40).rename(columns={prepared.columns[0]: "new_feature"})
+    log = write_log(settings, renamed, target, version="4")  # a retrained model's requests
+    path = log.with_name("worker-2.jsonl")
+    log.rename(path)
+    write_log(settings, prepared.head(250), target, version="3")
+
+    summary = check(settings, params)
+
+    assert summary.rows == 250, "only the rows with the training data's columns are judged"
+    assert not summary.drifted, "no column is missing from the judged rows"
+    warned = [
+        record.getMessage() for record in caplog.records if "not judged" in record.getMessage()
+    ]
+    assert warned, "the check says what it left out"
+    assert "40 logged rows" in warned[0]
+    assert "version 4: 40" in warned[0]
