@@ -1,6 +1,8 @@
-"""The server's commands: `serve` in the foreground, `server start|stop` in the background (make deploy)."""
+"""The model answering: `serve` in the foreground (what the image runs) and `predict` for a CSV file."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -16,16 +18,11 @@ def serve(settings: Settings) -> None:
     """
     import uvicorn
 
-    from ..model.load import ModelNotFoundError
     from ..serving.app import create_app
     from ..serving.plan import FACTORY
 
-    try:
-        app = create_app(
-            settings
-        )  # loaded here first: a missing model fails in one line, not per worker
-    except ModelNotFoundError as error:
-        raise click.ClickException(str(error)) from None
+    # Loaded here first, in this process: a missing model fails in one line, not once per worker.
+    app = create_app(settings)
     if settings.serve_workers == 1:
         uvicorn.run(app, host=settings.serve_host, port=settings.serve_port, access_log=False)
         return
@@ -40,37 +37,15 @@ def serve(settings: Settings) -> None:
     )
 
 
-@click.group()
-def server() -> None:
-    """Run the model server in the background (what make deploy/undeploy call)."""
-
-
-@server.command("start")
+@click.command()
+@click.option("--input", "source", type=click.Path(path_type=Path), required=True)
+@click.option("--output", "target", type=click.Path(path_type=Path), required=True)
+@click.option("--alias", default="champion", show_default=True, help="Registry alias to use.")
 @click.pass_obj
-def server_start(settings: Settings) -> None:
-    """(Re)start the background server on the registry's aliases, wait for health, smoke-test it."""
-    from ..deploy import server as lifecycle
-    from ..deploy import strategies
-    from ..deploy.aliases import challenger_of
-    from ..model.load import ModelNotFoundError, resolve_version
-    from ..serving.plan import Plan
+def predict(settings: Settings, source: Path, target: Path, alias: str) -> None:
+    """Batch predictions for a CSV file, streamed in chunks."""
+    from ..model.batch import predict_file
+    from ..model.load import load_model
 
-    try:
-        champion = resolve_version(settings, settings.serve_alias, None)
-        challenger = challenger_of(settings)
-        plan = Plan.read(lifecycle.ServerPaths.of(settings).plan_file)
-        percent = plan.percent if plan and plan.challenger == challenger else 0.0
-        lifecycle.stop(lifecycle.ServerPaths.of(settings))
-        strategies.report(strategies.serve(settings, champion, challenger, percent))
-    except (lifecycle.ServerError, ModelNotFoundError) as error:
-        raise click.ClickException(str(error)) from None
-
-
-@server.command("stop")
-@click.pass_obj
-def server_stop(settings: Settings) -> None:
-    """Stop the background server, if one is running."""
-    from ..deploy import server as lifecycle
-
-    stopped = lifecycle.stop(lifecycle.ServerPaths.of(settings))
-    click.echo("server stopped" if stopped else "no server was running")
+    rows = predict_file(load_model(settings, alias=alias), source, target)
+    click.echo(f"wrote {rows} predictions to {target}")
