@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..files import atomic_writer
 from .loaded import InputError, LoadedModel
 
 
@@ -23,10 +24,12 @@ def read_batches(path: Path, rows_per_chunk: int) -> Iterable[pd.DataFrame]:
 def predict_file(
     model: LoadedModel, source: Path, target: Path, rows_per_chunk: int = 50_000
 ) -> int:
-    """Write one `prediction` per input row to a CSV, chunk by chunk; return the row count."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Write one `prediction` per input row to a CSV, chunk by chunk; return the row count.
+
+    The file appears at `target` only once every chunk is written: a failure leaves nothing there.
+    """
     rows = 0
-    with target.open("w", encoding="utf-8", newline="") as output:
+    with atomic_writer(target, newline="") as output:
         for chunk in read_batches(source, rows_per_chunk):
             try:
                 predictions = model.predict(chunk)
