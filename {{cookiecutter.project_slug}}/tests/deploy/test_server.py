@@ -18,30 +18,28 @@ import pytest
 
 from {{ cookiecutter.package_name }}.deploy import server as lifecycle
 from {{ cookiecutter.package_name }}.deploy.aliases import promote
-from {{ cookiecutter.package_name }}.deploy.server import ServerPaths
+from {{ cookiecutter.package_name }}.deploy.gate import QualityGate
+from {{ cookiecutter.package_name }}.deploy.launch import ServerPaths
+from {{ cookiecutter.package_name }}.deploy.smoke import score
+from {{ cookiecutter.package_name }}.model.load import resolve_version
 from {{ cookiecutter.package_name }}.names import ENV_PREFIX
-from {{ cookiecutter.package_name }}.pipeline.params import load_params
+from {{ cookiecutter.package_name }}.net import free_port, request_json
 from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.tracking.registry import Registry
 
-
-def free_port() -> int:
-    """A port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from .conftest import shipped_params
 
 
 @pytest.fixture
 def deployed(trained_project: Settings) -> Settings:
     """The trained project with a champion, serving settings on a free port."""
-    promote(trained_project, load_params(Path(__file__).parents[2] / "params.yaml"))
+    registry = Registry.open(trained_project)
+    promote(registry, QualityGate(registry, shipped_params(), trained_project.data_dir))
     return trained_project.model_copy(update={"serve_port": free_port()})
 
 
 def champion_version(settings: Settings) -> str:
     """The version the champion alias points at."""
-    from {{ cookiecutter.package_name }}.model.load import resolve_version
-
     return resolve_version(settings, "champion", None)
 
 
@@ -70,7 +68,7 @@ def test_start_restart_and_stop(deployed: Settings) -> None:
         second = lifecycle.start(deployed, version)
         assert second["pid"] != first["pid"]
         assert not psutil.pid_exists(first["pid"]), "never two servers"
-        answer = lifecycle.request_json(f"{second['url']}/health")
+        answer = request_json(f"{second['url']}/health")
         assert answer["instance"] == second["instance"], "health proves which start answered"
     finally:
         assert lifecycle.stop(paths) is True
@@ -107,30 +105,13 @@ def test_a_copied_pid_file_stops_nothing(deployed: Settings, tmp_path: Path) -> 
         lifecycle.stop(paths)
 
 
-@pytest.fixture
-def two_versions(trained_project: Settings, tmp_path: Path) -> Settings:
-    """A copy of the trained project whose registry has versions 1 (champion) and 2 (same model)."""
-    from mlflow import MlflowClient
-
-    from {{ cookiecutter.package_name }}.tracking.store import connect
-
-    copy = tmp_path / "project"
-    shutil.copytree(trained_project.project_root, copy)
-    settings = Settings(_env_file=None, project_root=copy, serve_port=free_port())
-    client: MlflowClient = connect(settings)
-    name = settings.model_name
-    client.copy_model_version(f"models:/{name}/1", name)
-    client.set_registered_model_alias(name, "champion", "1")
-    return settings
-
-
 def served_versions(
     url: str, payload: object, stop: threading.Event, seen: list[str], failed: list[str]
 ) -> None:
     """A client loop: score one request after another until `stop`, noting each answer's version."""
     while not stop.is_set():
         try:
-            seen.append(lifecycle.score(f"{url}/invocations", payload, "")[1])
+            seen.append(score(f"{url}/invocations", payload, "")[1])
         except lifecycle.ServerError as error:
             failed.append(str(error))
 
@@ -190,7 +171,7 @@ def test_health_answers_while_a_maximum_batch_is_scored(
             threading.Thread(
                 target=lambda: finished.append(
                     len(
-                        lifecycle.request_json(f"{state['url']}/invocations", payload, timeout=60)[
+                        request_json(f"{state['url']}/invocations", payload, timeout=60)[
                             "predictions"
                         ]
                     )
@@ -203,7 +184,7 @@ def test_health_answers_while_a_maximum_batch_is_scored(
         latencies = []
         while any(thread.is_alive() for thread in scoring):
             started = time.perf_counter()
-            lifecycle.request_json(f"{state['url']}/health", timeout=10)
+            request_json(f"{state['url']}/health", timeout=10)
             latencies.append(time.perf_counter() - started)
         for thread in scoring:
             thread.join()

@@ -5,14 +5,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-from ..pipeline.metrics import HIGHER_IS_BETTER
+from loguru import logger
+
+from ..model.load import load_registered
+from ..model.loaded import InputError
+from ..pipeline.metrics import HIGHER_IS_BETTER, score_test_split
 from ..pipeline.params import GateParams, Params
-from ..settings import Settings
-
-if TYPE_CHECKING:
-    pass
+from ..pipeline.prepare import read_splits
+from ..tracking.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ def gate(
     for metric in sorted({*params.limits, *(champion or {})} & set(candidate)):
         value = candidate[metric]
         bounds = params.limits.get(metric)
+        threshold = "" if bounds is None else _describe(bounds.min, bounds.max)
         broken = (
             "not a number" if math.isnan(value) else bounds.violation(value) if bounds else None
         )
@@ -46,7 +49,6 @@ def gate(
         if reference is not None and broken is None:
             delta = value - reference if HIGHER_IS_BETTER.get(metric, True) else reference - value
             worse = delta < -params.tolerance
-        threshold = "" if bounds is None else _describe(bounds.min, bounds.max)
         reason = broken or (
             f"worse than champion by more than {params.tolerance:g}" if worse else "ok"
         )
@@ -77,11 +79,32 @@ def format_table(verdicts: list[Verdict]) -> str:
     )
 
 
-def score_version(settings: Settings, params: Params, version: str) -> dict[str, float]:
-    """A registered version's metrics on the held-out test split, by the pipeline's own scorer."""
-    from ..model.load import load_model
-    from ..pipeline.metrics import score_test_split
-    from ..pipeline.prepare import read_splits
+@dataclass(frozen=True)
+class QualityGate:
+    """The gate of one deploy: registered versions scored on the held-out test split, by the pipeline's scorer."""
 
-    model = load_model(settings, alias=None, version=version)
-    return score_test_split(model, read_splits(settings.data_dir).test, params)
+    registry: Registry
+    params: Params
+    data_dir: Path
+
+    def judge(self, candidate: str, champion: str | None) -> list[Verdict]:
+        """The candidate's verdicts, against the champion's scores when it can score the same split.
+
+        Raises InputError when the candidate cannot score the split (it was trained on other data).
+        """
+        test = read_splits(self.data_dir).test
+        model = load_registered(self.registry, alias=None, version=candidate)
+        scores = score_test_split(model, test, self.params)
+        reference = None
+        if champion and champion != candidate:
+            try:
+                served = load_registered(self.registry, alias=None, version=champion)
+                reference = score_test_split(served, test, self.params)
+            except InputError as error:  # the data changed (your own dataset): nothing to compare
+                logger.warning(
+                    "champion version {} cannot score the current test split ({}): the candidate is "
+                    "judged on the absolute limits only",
+                    champion,
+                    error,
+                )
+        return gate(scores, reference, self.params.gate)

@@ -1,183 +1,199 @@
 """The deploy strategies: move the registry's aliases, make the server follow, and undo the move if it cannot.
 
-| command                       | the registry                         | a running server                       |
-|-------------------------------|--------------------------------------|----------------------------------------|
-| deploy (blue-green)           | gate, champion = candidate           | loads it beside the old one, swaps     |
-| deploy --strategy canary      | gate, challenger = candidate         | sends --percent of requests to it      |
-| canary promote / abort        | champion = challenger / drop it      | swaps (both versions are loaded)       |
-| rollback                      | champion = the one before            | swaps back                             |
+========================  ===============================  ==================================
+command                   the registry                     a running server
+========================  ===============================  ==================================
+deploy (blue-green)       gate, champion = candidate       loads it beside the old one, swaps
+deploy --strategy canary  gate, challenger = candidate     sends --percent of requests to it
+canary promote / abort    champion = challenger / drop it  swaps (both versions are loaded)
+rollback                  champion = the one before        swaps back
+server start / stop       (read: the aliases as they are)  restarted on them / stopped
+========================  ===============================  ==================================
 
 When the server cannot load or check the new version, it keeps serving the old one and the aliases are put
 back as they were: the registry never names a version that is not served. Without a running server, the
-server is started.
+server is started. Each command opens the registry once and says what it did, line by line, through `say`.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import click
-
-from ..serving.routing import share_of
+from ..model.load import find_version
+from ..pipeline.params import load_params
+from ..serving.plan import Plan
 from ..settings import Settings
+from ..tracking.registry import Registry
 from ..tracking.store import CHALLENGER, CHAMPION
-from . import server as lifecycle
+from . import aliases, server
+from .gate import QualityGate, format_table
+from .launch import ServerPaths
+from .server import ServerError
+from .smoke import example_of, smoke_test
+
+STRATEGIES = ("blue-green", "canary")
+Say = Callable[[str], None]  # prints one line of what a command did
+
+
+def promote(settings: Settings, version: str | None, say: Say) -> str:
+    """Quality-gate a version (the newest never rolled back, by default) and make it the champion."""
+    return _promote(_gate(settings), version, False, say)
+
+
+def deploy(
+    settings: Settings, version: str | None, strategy: str, percent: float, say: Say
+) -> None:
+    """Quality-gate a version, then serve it: in place of the champion, or on `percent` % beside it."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}: one of {', '.join(STRATEGIES)}")
+    gate = _gate(settings)
+    promoted = _promote(gate, version, strategy == "canary", say)
+    if strategy == "canary":
+        _canary(settings, gate.registry, promoted, percent, say)
+    else:
+        _blue_green(settings, gate.registry, promoted, say)
+
+
+def _gate(settings: Settings) -> QualityGate:
+    """The quality gate on params.yaml's limits, over the project's registry (opened here, once)."""
+    params = load_params(settings.params_file)
+    return QualityGate(Registry.open(settings), params, settings.data_dir)
+
+
+def _promote(gate: QualityGate, version: str | None, canary: bool, say: Say) -> str:
+    """Gate and promote; say the gate's table and the version's new role."""
+    version, verdicts = aliases.promote(gate.registry, gate, version, canary)
+    say(format_table(verdicts))
+    say(f"{gate.registry.name} version {version} is the {CHALLENGER if canary else CHAMPION}")
+    return version
+
+
+def _blue_green(settings: Settings, registry: Registry, version: str, say: Say) -> None:
+    """Serve the just-promoted champion; if the server cannot, withdraw it (the champion as it was)."""
+    try:
+        _serve(settings, registry, (version, None, 0.0), say)
+    except ServerError as error:
+        back = aliases.withdraw(registry, version)
+        restored = f"the '{CHAMPION}' alias is back on version {back}" if back else "no champion"
+        raise ServerError(f"version {version} not deployed: {error}; {restored}") from None
+
+
+def _canary(
+    settings: Settings, registry: Registry, challenger: str, percent: float, say: Say
+) -> None:
+    """Serve the just-gated challenger on `percent` % of requests beside the champion; if not, drop it."""
+    champion = find_version(registry, CHAMPION, None)  # promote made sure there is one
+    try:
+        _serve(settings, registry, (champion, challenger, percent), say)
+    except ServerError as error:
+        aliases.drop_challenger(registry, challenger)
+        raise ServerError(
+            f"canary of version {challenger} not started: {error}; the '{CHALLENGER}' alias is "
+            "removed"
+        ) from None
+
+
+def rollback(settings: Settings, say: Say) -> None:
+    """Make the version before the champion the champion again, and serve it; undone if it cannot be served."""
+    registry = Registry.open(settings)
+    current = find_version(registry, CHAMPION, None)
+    back = aliases.rollback(registry)
+    say(f"{registry.name} champion is version {back} again")
+    try:
+        _serve(settings, registry, (back, None, 0.0), say)
+    except ServerError as error:
+        aliases.reinstate(registry, current)
+        raise ServerError(
+            f"rollback to version {back} not served: {error}; version {current} is the champion again"
+        ) from None
+
+
+def canary_promote(settings: Settings, say: Say) -> None:
+    """Make the challenger the champion and serve it alone (it is loaded already: the swap is immediate)."""
+    registry = Registry.open(settings)
+    version = aliases.promote_challenger(registry)
+    try:
+        _serve(settings, registry, (version, None, 0.0), say)
+    except ServerError as error:
+        back = aliases.withdraw(registry, version)
+        raise ServerError(
+            f"version {version} not served alone: {error}; version {back} is the champion again"
+        ) from None
+
+
+def canary_abort(settings: Settings, say: Say) -> None:
+    """Drop the challenger: it is marked rolled back, and the champion takes every request again."""
+    registry = Registry.open(settings)
+    dropped = aliases.drop_challenger(registry)
+    champion = find_version(registry, CHAMPION, None)
+    try:
+        _serve(settings, registry, (champion, None, 0.0), say)
+    except ServerError as error:
+        raise ServerError(f"canary of version {dropped} dropped, but: {error}") from None
+
+
+def restart(settings: Settings, say: Say) -> None:
+    """(Re)start the server on the registry's aliases, keeping a running canary's share; smoke-test it."""
+    registry = Registry.open(settings)
+    champion = find_version(registry, settings.serve_alias, None)
+    challenger = registry.challenger()
+    paths = ServerPaths.of(settings)
+    plan = Plan.read(paths.plan_file)
+    percent = plan.percent if plan and plan.challenger == challenger else 0.0
+    server.stop(paths)
+    _say_all(say, report(serve(settings, registry, champion, challenger, percent)))
+
+
+def stop(settings: Settings) -> bool:
+    """Stop the background server; whether one was running."""
+    return server.stop(ServerPaths.of(settings))
+
+
+def _serve(
+    settings: Settings, registry: Registry, plan: tuple[str, str | None, float], say: Say
+) -> None:
+    """Serve the plan (champion, challenger, share) and say what is served where."""
+    _say_all(say, report(serve(settings, registry, *plan)))
 
 
 def serve(
-    settings: Settings, champion: str, challenger: str | None = None, percent: float = 0.0
+    settings: Settings,
+    registry: Registry,
+    champion: str,
+    challenger: str | None = None,
+    percent: float = 0.0,
 ) -> dict[str, Any]:
     """Make the server serve the plan (swap in place, or start one), then smoke-test the new version.
 
-    Raises lifecycle.ServerError when the server does not serve the plan; the running server then still
-    serves what it served.
+    Raises ServerError when the server does not serve the plan; the running server then still serves
+    what it served.
     """
     target, alias = (challenger, CHALLENGER) if challenger else (champion, CHAMPION)
-    example = smoke_payload(settings, target)
-    state = lifecycle.swap(settings, champion, challenger, percent)
+    example = example_of(registry, target)
+    state = server.swap(settings, champion, challenger, percent)
     if state is None:
-        state = lifecycle.start(settings, champion, challenger, percent)
-    request = pinned(alias, percent)
-    answer, version = lifecycle.score(f"{state['url']}/invocations", example, request)
-    if version != target:
-        raise lifecycle.ServerError(f"the {alias} answered as version {version}, not {target}")
-    state["smoke"] = {
-        "alias": alias,
-        "version": version,
-        "predictions": answer["predictions"],
-        "example": example,
-    }
+        state = server.start(settings, champion, challenger, percent)
+    state["smoke"] = smoke_test(state["url"], example, alias, target, percent)
     return state
 
 
-def pinned(alias: str, percent: float) -> str:
-    """A request id the routes send to `alias`: the smoke test reaches the version it checks."""
-    for number in range(100_000):
-        request = f"smoke-{number}"
-        if (share_of(request) < percent) == (alias == CHALLENGER):
-            return request
-    raise lifecycle.ServerError(f"no request id routes to the {alias} at {percent}%")
-
-
-def smoke_payload(settings: Settings, version: str) -> dict[str, object]:
-    """One row of the version's own serving example, which MLflow saved beside the model.
-
-    Only that file is fetched: loading the model again here would add seconds to every deploy.
-    """
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
-    from ..model.loaded import SERVING_EXAMPLE
-    from ..tracking.store import connect
-
-    connect(settings)
-    uri = f"models:/{settings.model_name}/{version}/{SERVING_EXAMPLE}"
-    try:
-        payload: dict[str, Any] = json.loads(
-            Path(mlflow.artifacts.download_artifacts(uri)).read_text()
-        )
-    except (MlflowException, OSError):
-        raise click.ClickException(
-            f"version {version} has no serving input example to smoke-test with"
-        ) from None
-    if "dataframe_split" in payload:
-        payload["dataframe_split"]["data"] = payload["dataframe_split"]["data"][:1]
-    return payload
-
-
-def report(state: dict[str, Any]) -> None:
-    """Say what is served where, and how to call it."""
+def report(state: dict[str, Any]) -> list[str]:
+    """What is served where, and how to call it: the lines a deploy ends with."""
     challenger = state.get("challenger")
     served = f"serving {state['model']} version {state['version']} ({CHAMPION}) at {state['url']}"
     if challenger:
         served += f", version {challenger['version']} ({CHALLENGER}) on {challenger['percent']:g}% of requests"
-    click.echo(served)
     smoke = state["smoke"]
-    click.echo(f"smoke prediction ({smoke['alias']} {smoke['version']}): {smoke['predictions']}")
     body = json.dumps(smoke["example"])
-    click.echo(
-        f"try: curl -s {state['url']}/invocations -H 'Content-Type: application/json' -d '{body}'"
-    )
+    return [
+        served,
+        f"smoke prediction ({smoke['alias']} {smoke['version']}): {smoke['predictions']}",
+        f"try: curl -s {state['url']}/invocations -H 'Content-Type: application/json' -d '{body}'",
+    ]
 
 
-def _serve_or_undo(
-    settings: Settings,
-    plan: tuple[str, str | None, float],
-    failed: str,
-    undo: Callable[[], str] | None = None,
-) -> None:
-    """Serve the plan (champion, challenger, share) and report it, or undo the registry move and fail.
-
-    The error says what went wrong, then what `undo` put back.
-    """
-    try:
-        state = serve(settings, *plan)
-    except lifecycle.ServerError as error:
-        restored = f"; {undo()}" if undo else ""
-        raise click.ClickException(f"{failed}: {error}{restored}") from None
-    report(state)
-
-
-def blue_green(settings: Settings, version: str) -> None:
-    """Serve the just-promoted champion; if the server cannot, withdraw it (the champion as it was)."""
-    from .aliases import withdraw
-
-    def undo() -> str:
-        back = withdraw(settings, version)
-        return f"the '{CHAMPION}' alias is back on version {back}" if back else "no champion"
-
-    _serve_or_undo(settings, (version, None, 0.0), f"version {version} not deployed", undo)
-
-
-def canary(settings: Settings, champion: str, challenger: str, percent: float) -> None:
-    """Serve the just-gated challenger on `percent`% of requests; if the server cannot, drop it."""
-    from .aliases import drop_challenger
-
-    def undo() -> str:
-        drop_challenger(settings, challenger)
-        return f"the '{CHALLENGER}' alias is removed"
-
-    failed = f"canary of version {challenger} not started"
-    _serve_or_undo(settings, (champion, challenger, percent), failed, undo)
-
-
-def rollback(settings: Settings) -> None:
-    """Make the version before the champion the champion again, and serve it; undone if it cannot be served."""
-    from ..model.load import resolve_version
-    from .aliases import reinstate
-    from .aliases import rollback as roll_back
-
-    current = resolve_version(settings, CHAMPION, None)
-    back = roll_back(settings)
-    click.echo(f"{settings.model_name} champion is version {back} again")
-
-    def undo() -> str:
-        reinstate(settings, current)
-        return f"version {current} is the champion again"
-
-    _serve_or_undo(settings, (back, None, 0.0), f"rollback to version {back} not served", undo)
-
-
-def canary_promote(settings: Settings) -> None:
-    """Make the challenger the champion and serve it alone (it is loaded already: the swap is immediate)."""
-    from .aliases import promote_challenger, withdraw
-
-    version = promote_challenger(settings)
-
-    def undo() -> str:
-        return f"version {withdraw(settings, version)} is the champion again"
-
-    _serve_or_undo(settings, (version, None, 0.0), f"version {version} not served alone", undo)
-
-
-def canary_abort(settings: Settings) -> None:
-    """Drop the challenger: it is marked rolled back, and the champion takes every request again."""
-    from ..model.load import resolve_version
-    from .aliases import drop_challenger
-
-    dropped = drop_challenger(settings)
-    champion = resolve_version(settings, CHAMPION, None)
-    _serve_or_undo(settings, (champion, None, 0.0), f"canary of version {dropped} dropped, but")
+def _say_all(say: Say, lines: list[str]) -> None:
+    for line in lines:
+        say(line)

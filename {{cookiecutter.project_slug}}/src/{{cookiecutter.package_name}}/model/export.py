@@ -7,8 +7,9 @@ import shutil
 from pathlib import Path
 
 from ..settings import Settings
+from ..tracking.registry import Registry
 from ..tracking.store import CHAMPION
-from .load import ModelNotFoundError, load_model_folder, resolve_version
+from .load import ModelNotFoundError, find_version, load_model_folder
 from .loaded import LoadedModel
 
 # Beside an exported model: which registered model and version the folder holds.
@@ -20,15 +21,12 @@ def export_model(settings: Settings, folder: Path, alias: str = CHAMPION) -> dic
 
     What `make image` puts into the image: a server started with SERVE_MODEL_DIR needs no registry.
     """
-    import mlflow
-
-    version = resolve_version(settings, alias, None)
+    registry = Registry.open(settings)
+    version = find_version(registry, alias, None)
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    mlflow.artifacts.download_artifacts(
-        f"models:/{settings.model_name}/{version}", dst_path=str(folder)
-    )
+    registry.download(version, folder)
     record = {"name": settings.model_name, "version": version, "alias": alias}
     (folder / EXPORT_RECORD).write_text(json.dumps(record, indent=2) + "\n")
     return record

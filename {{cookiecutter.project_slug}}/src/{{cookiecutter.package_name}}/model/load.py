@@ -10,8 +10,8 @@ import pandas as pd
 
 from ..errors import ProjectError
 from ..settings import Settings
-from ..tracking.registry import CONTRACT_KEY, NULLABLE_KEY
-from ..tracking.store import CHAMPION, connect
+from ..tracking.registry import CONTRACT_KEY, NULLABLE_KEY, Registry
+from ..tracking.store import CHAMPION
 from .loaded import DTYPES, SERVING_EXAMPLE, InputError, LoadedModel
 
 
@@ -20,38 +20,42 @@ class ModelNotFoundError(ProjectError, LookupError):
 
 
 def resolve_version(settings: Settings, alias: str | None, version: str | None) -> str:
-    """The version number an alias (or an explicit version) points to in the registry."""
-    from mlflow.exceptions import MlflowException
+    """The version number an alias (or an explicit version) points to in the project's registry."""
+    return find_version(Registry.open(settings), alias, version)
 
-    client = connect(settings)
-    try:
-        if version is not None:
-            return str(client.get_model_version(settings.model_name, version).version)
-        return str(
-            client.get_model_version_by_alias(settings.model_name, alias or CHAMPION).version
-        )
-    except MlflowException:
+
+def find_version(registry: Registry, alias: str | None, version: str | None) -> str:
+    """The version number an alias (or an explicit version) points to; ModelNotFoundError when none."""
+    found = (
+        registry.version(version) if version is not None else registry.version_of(alias or CHAMPION)
+    )
+    if found is None:
         wanted = (
             f"version {version}"
             if version is not None
             else f"version with alias '{alias or CHAMPION}'"
         )
         raise ModelNotFoundError(
-            f"{settings.model_name} has no {wanted} in {settings.safe_tracking_uri}: "
+            f"{registry.name} has no {wanted} in {registry.store}: "
             "run `make deploy` first (or `make train`, if nothing was trained yet)"
-        ) from None
+        )
+    return found
 
 
 def load_model(
     settings: Settings, alias: str | None = CHAMPION, version: str | None = None
 ) -> LoadedModel:
-    """Load `models:/<name>@<alias>` (or a version) through its native flavor, once."""
-    import mlflow
+    """Load `models:/<name>@<alias>` (or a version) of the project's registry through its native flavor."""
+    return load_registered(Registry.open(settings), alias, version)
 
-    number = resolve_version(settings, alias, version)  # also points MLflow at the project's store
-    local = mlflow.artifacts.download_artifacts(f"models:/{settings.model_name}/{number}")
+
+def load_registered(
+    registry: Registry, alias: str | None = CHAMPION, version: str | None = None
+) -> LoadedModel:
+    """Load the version an alias names (or a version) through its native flavor, once."""
+    number = find_version(registry, alias, version)
     return load_model_folder(
-        Path(local), settings.model_name, number, None if version is not None else alias
+        registry.download(number), registry.name, number, None if version is not None else alias
     )
 
 

@@ -1,17 +1,30 @@
-"""Log a model with its full MLmodel contract and register it as a new version."""
+"""The model registry: every read and write of registered versions, their aliases and tags, and logging a model.
+
+`Registry` is one registered model seen through one client: a command opens it once (`Registry.open`) and
+hands it down, so the store is connected once per command. The deploy state the registry holds, the
+`champion.history` tag and the `rolled_back` version tags, is given meaning by `deploy/aliases.py`.
+"""
 
 from __future__ import annotations
 
+import json
 import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import mlflow
 import pandas as pd
+from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
-from .store import active_client
+from ..settings import Settings
+from .store import CHALLENGER, CHAMPION, PREVIOUS, active_client, connect
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
 # The MLmodel metadata keys: the columns that had missing values in training, and the data contract's rules
 # for the feature columns (ranges, categories), which serving enforces.
@@ -19,6 +32,143 @@ NULLABLE_KEY = "nullable_columns"
 CONTRACT_KEY = "data_contract"
 # The serving environment: pinned from what is installed, because inferring requirements costs seconds.
 REQUIREMENTS = ("mlflow", "scikit-learn", "skops", "pandas", "numpy", "scipy")
+# The scoring payload MLflow saves beside a model logged with an input example.
+SERVING_EXAMPLE = "serving_input_example.json"
+# The deploy state beside the aliases: on the registered model, the versions that were champion (oldest
+# first); on a version, that a rollback (or an aborted canary) took it out of service.
+HISTORY_TAG = "champion.history"
+ROLLED_BACK_TAG = "rolled_back"
+
+
+class DeployRecord(Protocol):
+    """What a move of the deploy aliases writes: the versions, the aliases, the champion history."""
+
+    @property
+    def versions(self) -> tuple[str, ...]:
+        """Every version number, oldest first."""
+
+    @property
+    def aliases(self) -> Mapping[str, str]:
+        """Each alias and the version it names."""
+
+    @property
+    def history(self) -> tuple[str, ...] | None:
+        """The versions that were champion, oldest first (None: never recorded)."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """What the registry holds about one model's deploy, read at once."""
+
+    versions: tuple[str, ...]  # every version number, oldest first
+    rolled_back: frozenset[str]
+    aliases: dict[str, str]
+    history: tuple[str, ...] | None  # the history tag, None when never written
+
+
+@dataclass(frozen=True)
+class Registry:
+    """One registered model in the project's store, through one client."""
+
+    client: MlflowClient
+    name: str
+    store: str  # the store's address without credentials, for messages
+
+    @classmethod
+    def open(cls, settings: Settings) -> Registry:
+        """Connect to the project's store (once per command) for the project's model."""
+        return cls(connect(settings), settings.model_name, settings.safe_tracking_uri)
+
+    def record(self) -> Record:
+        """Every version, the rolled-back ones, the aliases and the history tag."""
+        found = self.client.search_model_versions(f"name='{self.name}'")
+        versions = tuple(sorted((str(v.version) for v in found), key=int))
+        rolled = frozenset(str(v.version) for v in found if v.tags.get(ROLLED_BACK_TAG) == "true")
+        if not versions:
+            return Record(versions, rolled, {}, None)
+        model = self.client.get_registered_model(self.name)
+        aliases = {alias: str(number) for alias, number in model.aliases.items()}
+        raw = model.tags.get(HISTORY_TAG)
+        return Record(versions, rolled, aliases, tuple(json.loads(raw)) if raw else None)
+
+    def aliases(self) -> dict[str, str]:
+        """Each alias and the version it names; none before the model is registered."""
+        if not self.client.search_registered_models(f"name='{self.name}'"):
+            return {}
+        model = self.client.get_registered_model(self.name)
+        return {alias: str(number) for alias, number in model.aliases.items()}
+
+    def challenger(self) -> str | None:
+        """The version in a canary, if one runs."""
+        return self.aliases().get(CHALLENGER)
+
+    def version_of(self, alias: str) -> str | None:
+        """The version an alias names, or None."""
+        try:
+            return str(self.client.get_model_version_by_alias(self.name, alias).version)
+        except MlflowException:
+            return None
+
+    def version(self, number: str) -> str | None:
+        """Version `number` as the registry numbers it, or None when it is not registered."""
+        try:
+            return str(self.client.get_model_version(self.name, number).version)
+        except MlflowException:
+            return None
+
+    def set_alias(self, alias: str, number: str) -> None:
+        """Point `alias` at version `number`."""
+        self.client.set_registered_model_alias(self.name, alias, number)
+
+    def delete_alias(self, alias: str) -> None:
+        """Remove `alias`."""
+        self.client.delete_registered_model_alias(self.name, alias)
+
+    def mark_rolled_back(self, number: str, rolled_back: bool = True) -> None:
+        """Take version `number` out of service (no deploy picks it), or put it back."""
+        if rolled_back:
+            self.client.set_model_version_tag(self.name, number, ROLLED_BACK_TAG, "true")
+        else:
+            self.client.delete_model_version_tag(self.name, number, ROLLED_BACK_TAG)
+
+    def move(self, before: DeployRecord, after: DeployRecord) -> None:
+        """Write what differs from `before` to make the champion/previous aliases and history say `after`.
+
+        The aliases move first, champion first (it is what is served); the history is recorded last, so
+        a move cut short is completed from the aliases by the next command (see deploy/aliases.py).
+        """
+        for alias in (CHAMPION, PREVIOUS):
+            target = after.aliases.get(alias)
+            if target is not None and before.aliases.get(alias) != target:
+                self.set_alias(alias, target)
+            elif target is None and alias in before.aliases:
+                self.delete_alias(alias)
+        if after.versions and after.history != before.history:
+            record = json.dumps(list(after.history or ()))
+            self.client.set_registered_model_tag(self.name, HISTORY_TAG, record)
+
+    def serving_example(self, number: str) -> dict[str, Any] | None:
+        """The scoring payload saved beside version `number`, or None when it has none.
+
+        Only that file is fetched: loading the model for it would add seconds to every deploy.
+        """
+        uri = f"models:/{self.name}/{number}/{SERVING_EXAMPLE}"
+        try:
+            payload: dict[str, Any] = json.loads(
+                Path(mlflow.artifacts.download_artifacts(uri)).read_text()
+            )
+        except (MlflowException, OSError):
+            return None
+        return payload
+
+    def download(self, number: str, folder: Path | None = None) -> Path:
+        """Version `number`'s MLmodel folder, downloaded into `folder` (else a cache MLflow picks)."""
+        uri = f"models:/{self.name}/{number}"
+        return Path(
+            mlflow.artifacts.download_artifacts(
+                uri, dst_path=None if folder is None else str(folder)
+            )
+        )
 
 
 def pinned_requirements() -> list[str]:

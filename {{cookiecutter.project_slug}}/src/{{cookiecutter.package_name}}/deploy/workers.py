@@ -1,0 +1,46 @@
+"""Waiting for the server's workers: each reports in `workers/<pid>.json` the plan it serves, or why it cannot."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from ..errors import ProjectError
+
+
+class WorkersNotServingError(ProjectError, RuntimeError):
+    """A worker refused a plan, or not every worker took it in time; the message says which."""
+
+
+def reports(reports_dir: Path, generation: int) -> list[dict[str, Any]]:
+    """The reports of live workers about plan `generation` (a report being written is read next time)."""
+    found = []
+    for file in reports_dir.glob("*.json"):
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            report = json.loads(file.read_text())
+            if psutil.pid_exists(report["pid"]) and report["generation"] == generation:
+                found.append(report)
+    return found
+
+
+def wait_for_workers(reports_dir: Path, generation: int, workers: int, timeout: float) -> None:
+    """Wait until `workers` live workers report serving `generation`; fail as soon as one could not."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = reports(reports_dir, generation)
+        failed = [report for report in found if not report["ok"]]
+        if failed:
+            raise WorkersNotServingError(
+                f"a server worker refused the new model: {failed[0]['error']}"
+            )
+        if len(found) >= workers:
+            return
+        time.sleep(0.05)
+    raise WorkersNotServingError(
+        f"the server's workers did not take the new model within {timeout:.0f}s"
+    )
