@@ -107,7 +107,7 @@ def test_the_model_carries_the_feature_rules(customers: pd.DataFrame, tmp_path: 
 def test_the_shipped_example_data_keeps_its_contract_and_its_second_version_breaks_it(
     tmp_path: Path,
 ) -> None:
-    """The README's example file passes its own contract; the second version has one bad line."""
+    """The example file of docs/own-data.md passes its own contract; the second version has one bad line."""
     frame = pd.read_csv(EXAMPLE)
     contract = write_contract(frame, tmp_path / "example.schema.yaml")
     enforce(frame, contract, EXAMPLE.name)
