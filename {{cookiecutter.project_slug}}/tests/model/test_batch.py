@@ -34,3 +34,30 @@ def test_predict_file_errors_name_the_rows(loaded_model: LoadedModel, tmp_path: 
         predict_file(loaded_model, tmp_path / "rows.csv", tmp_path / "preds.csv", rows_per_chunk=4)
     with pytest.raises(InputError, match="input file not found"):
         predict_file(loaded_model, tmp_path / "nope.csv", tmp_path / "preds.csv")
+
+
+@pytest.mark.parametrize("bad_row", [1, 9], ids=["first chunk", "a later chunk"])
+def test_a_failed_file_leaves_nothing_at_the_output(
+    loaded_model: LoadedModel, tmp_path: Path, bad_row: int
+) -> None:
+    """A file that fails in any chunk leaves no output file, not a partial or empty one, and no temp file."""
+    frame = pd.concat([rows(loaded_model)] * 3, ignore_index=True)
+    frame["sepal_length"] = frame["sepal_length"].astype(object)
+    frame.loc[bad_row, "sepal_length"] = "abc"
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    output = tmp_path / "out" / "preds.csv"
+    with pytest.raises(InputError):
+        predict_file(loaded_model, tmp_path / "rows.csv", output, rows_per_chunk=4)
+    assert not output.exists()
+    assert not list(output.parent.iterdir()), "no temporary file is left beside it"
+
+
+def test_a_good_file_replaces_an_old_output_whole(
+    loaded_model: LoadedModel, tmp_path: Path
+) -> None:
+    """An existing output is replaced only once the new one is complete."""
+    rows(loaded_model).to_csv(tmp_path / "rows.csv", index=False)
+    output = tmp_path / "preds.csv"
+    output.write_text("old\n")
+    count = predict_file(loaded_model, tmp_path / "rows.csv", output, rows_per_chunk=2)
+    assert len(pd.read_csv(output)) == count

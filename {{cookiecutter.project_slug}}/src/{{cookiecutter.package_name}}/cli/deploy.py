@@ -7,6 +7,7 @@ follow, and puts the aliases back if the server cannot; it says what it did thro
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import click
 
@@ -35,7 +36,7 @@ class Share(click.FloatRange):
         super().__init__(0, 100, min_open=True)
 
     def convert(
-        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> float:
         """The share as a float; refused, naming the option, when it is not a finite number."""
         share = float(super().convert(value, param, ctx))
