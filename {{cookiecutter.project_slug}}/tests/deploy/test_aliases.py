@@ -149,3 +149,19 @@ def test_an_alias_the_history_does_not_back_is_put_right(fresh_registry: Setting
     with pytest.raises(PromotionError, match="only version ever deployed"):
         rollback(registry)
     assert aliases(fresh_registry) == {"champion": first}, "previous was not in the history"
+
+
+def test_rolling_back_past_the_first_champion_says_what_happened(fresh_registry: Settings) -> None:
+    """After three deploys and two rollbacks, the refusal names the rolled-back versions, not 'only one'."""
+    registry = Registry.open(fresh_registry)
+    params = shipped_params()
+    first, _ = promote(fresh_registry, params)
+    promote(fresh_registry, params, version=newest_version(fresh_registry))
+    promote(fresh_registry, params, version=newest_version(fresh_registry))
+    rollback(registry)
+    assert rollback(registry) == first
+    with pytest.raises(
+        PromotionError, match=r"oldest champion left: .* rolled back \(versions"
+    ) as caught:
+        rollback(registry)
+    assert "only version ever deployed" not in str(caught.value)

@@ -194,6 +194,20 @@ def reinstate(registry: Registry, version: str) -> None:
     registry.move(state, DeployState(state.versions, state.rolled_back - {version}, history))
 
 
+def _nothing_before(name: str, current: str, rolled_back: frozenset[str]) -> str:
+    """Why a rollback from `current` has nowhere to go: it was the first champion, or the rest were rolled back."""
+    if not rolled_back:
+        return (
+            f"{name} version {current} is the only version ever deployed: nothing to roll back to"
+        )
+    shown = ", ".join(sorted(rolled_back, key=int)[-5:])
+    return (
+        f"{name} version {current} is the oldest champion left: the ones deployed after it were rolled "
+        f"back (versions {shown}); nothing older to roll back to: deploy one by number (make deploy "
+        "VERSION=n)"
+    )
+
+
 def rollback(registry: Registry) -> str:
     """Take the champion out of service and serve the one before it; return the version now served.
 
@@ -207,10 +221,7 @@ def rollback(registry: Registry) -> str:
             f"{registry.name} has no '{CHAMPION}' to roll back from: run `make deploy` first"
         )
     if len(state.history) < 2:
-        raise PromotionError(
-            f"{registry.name} version {current} is the only version ever deployed: nothing to roll "
-            "back to"
-        )
+        raise PromotionError(_nothing_before(registry.name, current, state.rolled_back))
     # Tagged first: if the moves below are interrupted, the next command completes the rollback.
     registry.mark_rolled_back(current)
     back = DeployState(state.versions, state.rolled_back | {current}, state.history[:-1])
