@@ -54,7 +54,8 @@ image-tools:
 .PHONY: test
 test: $(INSTALLED) chromium image-tools ## Run the template's tests: bake and hook tests, then the slow end-to-end ones
 	$(PY) -m pytest -n 2 -m "not slow"
-	@# One process, in file order: the end-to-end tests share one installed bake and build on each other.
+	@# One process, so the end-to-end tests share one installed bake. Each asks for the state it needs (fixtures in
+	@# tests/e2e.py), so they pass in any order: `pytest -m slow --reverse tests/test_e2e_*.py` runs them backwards.
 	$(PY) -m pytest -m slow
 
 .PHONY: test-fast

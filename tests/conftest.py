@@ -1,4 +1,8 @@
-"""Fixtures for baking the template and for running a baked project's make targets."""
+"""Fixtures for baking the template, and the helpers every test of a baked project shares.
+
+The end-to-end tests' shared bake and the states it is put in (trained, served, a newer version) are fixtures
+of `tests/e2e.py`, loaded here as a plugin so every test file can ask for them.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,16 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from http.client import HTTPException
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cookiecutter.main import cookiecutter
-
-from tests.index_url import package_index_url
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 CONTEXT: dict[str, object] = json.loads((TEMPLATE / "cookiecutter.json").read_text())
@@ -21,6 +28,21 @@ CHOICES: dict[str, list[str]] = {k: v for k, v in CONTEXT.items() if isinstance(
 DEFAULTS: dict[str, str] = {k: v[0] for k, v in CHOICES.items()}
 
 Bake = Callable[..., Path]
+
+pytest_plugins = ["tests.e2e"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """`--reverse`: run the tests backwards, to show that none needs another to have run first."""
+    parser.addoption(
+        "--reverse", action="store_true", help="run the collected tests in reverse order"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Reverse the collected tests when asked to."""
+    if config.getoption("--reverse"):
+        items.reverse()
 
 
 @pytest.fixture
@@ -46,6 +68,29 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def http(url: str, payload: Any = None) -> tuple[int, Any]:
+    """GET or POST JSON; return the status and the decoded body (errors included)."""
+    data = None if payload is None else json.dumps(payload).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def wait_for(url: str, seconds: float = 90) -> bytes:
+    """Poll a URL until it answers 200 (a server starting up); return the body of that answer."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return bytes(response.read())
+        except (OSError, HTTPException):  # not listening yet, or cut off mid-answer
+            time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer within {seconds:.0f}s")
 
 
 def project_env() -> dict[str, str]:
@@ -74,18 +119,14 @@ def run_make(
     return completed
 
 
-@pytest.fixture(scope="session")
-def installed_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A default bake, in git, installed once with `make install` for every end-to-end test."""
-    out = tmp_path_factory.mktemp("e2e")
-    project = Path(
-        cookiecutter(
-            str(TEMPLATE),
-            no_input=True,
-            extra_context={"package_index_url": package_index_url()},
-            output_dir=str(out),
-        )
+def project_python(project: Path, code: str) -> Any:
+    """Run Python in the baked project's venv; the code prints one JSON document."""
+    completed = subprocess.run(
+        [project / ".venv/bin/python", "-c", code],
+        cwd=project,
+        env=project_env(),
+        capture_output=True,
+        text=True,
     )
-    run_make(project, "install")
-    yield project
-    run_make(project, "undeploy", check=False)  # never leave a server behind, even after a failure
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    return json.loads(completed.stdout.strip().splitlines()[-1])

@@ -50,6 +50,18 @@ BASE_FILES = {
     "compose.yaml",
     "tracking-server.Dockerfile",
     "README.md",
+    "docs/conf.py",
+    "docs/api.md",
+    "docs/deploy.md",
+    "docs/index.md",
+    "docs/maintenance.md",
+    "docs/monitoring.md",
+    "docs/own-data.md",
+    "docs/pipeline.md",
+    "docs/plugins.md",
+    "docs/reference.md",
+    "docs/team.md",
+    "docs/troubleshooting.md",
     "dvc.yaml",
     "params.yaml",
     "poetry.toml",
@@ -103,6 +115,27 @@ BASE_FILES = {
     "src/{package}/serving/request_log.py",
     "src/{package}/serving/routing.py",
     "src/{package}/settings.py",
+    "src/{package}/deploy/launch.py",
+    "src/{package}/deploy/smoke.py",
+    "src/{package}/deploy/workers.py",
+    "src/{package}/cli/data.py",
+    "src/{package}/cli/deploy.py",
+    "src/{package}/cli/image.py",
+    "src/{package}/cli/ops.py",
+    "src/{package}/cli/stages.py",
+    "src/{package}/cli/team.py",
+    "src/{package}/serving/errors.py",
+    "src/{package}/serving/routes.py",
+    "src/{package}/serving/schema.py",
+    "src/{package}/serving/scoring.py",
+    "src/{package}/tracking/ending.py",
+    "src/{package}/tracking/interruption.py",
+    "src/{package}/tracking/params.py",
+    "src/{package}/image/context.py",
+    "src/{package}/monitoring/stats.py",
+    "src/{package}/monitoring/requests.py",
+    "src/{package}/monitoring/report.py",
+    "src/{package}/monitoring/verdict.py",
     "src/{package}/tracking/__init__.py",
     "src/{package}/tracking/callbacks.py",
     "src/{package}/tracking/metrics.py",
@@ -141,6 +174,31 @@ BASE_FILES = {
     "tests/test_logging.py",
     "tests/test_project.py",
     "tests/test_settings.py",
+    "tests/deploy/conftest.py",
+    "tests/deploy/test_gate.py",
+    "tests/deploy/test_strategies.py",
+    "tests/model/conftest.py",
+    "tests/model/test_batch.py",
+    "tests/model/test_export.py",
+    "tests/model/test_loaded.py",
+    "tests/tracking/test_registry.py",
+    "tests/cli/test_errors.py",
+    "tests/cli/test_startup.py",
+    "tests/serving/test_metrics.py",
+    "tests/serving/test_plan.py",
+    "tests/tracking/test_ending.py",
+    "tests/tracking/test_interruption.py",
+    "tests/tracking/test_params.py",
+    "tests/image/__init__.py",
+    "tests/image/engines.py",
+    "tests/image/test_context.py",
+    "tests/image/test_runtime.py",
+    "tests/monitoring/conftest.py",
+    "tests/monitoring/test_stats.py",
+    "tests/monitoring/test_requests.py",
+    "tests/monitoring/test_report.py",
+    "tests/monitoring/test_verdict.py",
+    "tests/mlflow_plugin/test_artifacts.py",
     "tests/tracking/__init__.py",
     "tests/tracking/conftest.py",
     "tests/tracking/test_callbacks.py",
@@ -398,3 +456,87 @@ def test_package_layers_point_one_way(bake: Bake) -> None:
     assert modules - {"__init__"} <= set(rank), f"give these a layer: {modules - set(rank)}"
     upward = [(a, b) for a, b in package_imports(package) if b in rank and rank[b] >= rank[a]]
     assert not upward, f"imports that do not point down a layer: {sorted(upward)}"
+
+
+def module_imports(package: Path) -> dict[str, set[str]]:
+    """Each module of the package (dotted, relative to it) and the package modules it imports, lazy ones too."""
+    modules = {
+        ".".join(path.relative_to(package).with_suffix("").parts): path
+        for path in package.rglob("*.py")
+    }
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        parts = name.split(".")
+        home = parts if path.name == "__init__.py" else parts[:-1]
+        home = [part for part in home if part != "__init__"]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = home[: len(home) - (node.level - 1)]
+                target = [*base, *(node.module.split(".") if node.module else [])]
+                for alias in node.names:
+                    for candidate in (".".join([*target, alias.name]), ".".join(target)):
+                        found = candidate if candidate in modules else f"{candidate}.__init__"
+                        if found in modules and found != name:
+                            graph[name].add(found)
+                            break
+    return graph
+
+
+def import_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import circle between modules, or None (lazy imports count: they are part of the design)."""
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        state[node] = 1
+        for target in sorted(graph[node]):
+            if state.get(target) == 1:
+                return [*path[path.index(target) :], target] if target in path else [node, target]
+            if target not in state and (found := visit(target, [*path, target])):
+                return found
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start, [start])):
+            return found
+    return None
+
+
+MODULE_LINES = 250  # a module a newcomer reads in one sitting
+FUNCTION_LINES = 40  # a function's body, its docstring not counted
+
+
+def long_functions(path: Path) -> list[str]:
+    """The functions of a module whose body (docstring excluded) is longer than FUNCTION_LINES."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            has_docstring = isinstance(body[0], ast.Expr) and isinstance(
+                body[0].value, ast.Constant
+            )
+            first = body[1] if has_docstring and len(body) > 1 else body[0]
+            length = (node.end_lineno or node.lineno) - first.lineno + 1
+            if length > FUNCTION_LINES:
+                found.append(f"{node.name} ({length} lines)")
+    return found
+
+
+@pytest.mark.parametrize("task", CHOICES["task"])
+def test_package_rooms_stay_small_and_one_way(bake: Bake, task: str) -> None:
+    """No module over 250 lines, no function over 40, click only in cli/, no grab-bag, no import circle."""
+    package = bake(task=task) / "src" / "tumor_classifier"
+    for path in sorted(package.rglob("*.py")):
+        shown = path.relative_to(package).as_posix()
+        lines = len(path.read_text().splitlines())
+        assert lines <= MODULE_LINES, f"{shown}: {lines} lines, split it by role"
+        assert not long_functions(path), f"{shown}: {long_functions(path)}"
+        assert path.stem not in {
+            "utils",
+            "helpers",
+            "misc",
+            "common",
+        }, f"{shown}: name it by its role"
+        imports_click = re.search(r"^\s*(import click|from click\b)", path.read_text(), re.M)
+        assert not imports_click or shown.startswith("cli/"), f"{shown}: only cli/ knows click"
+    assert import_cycle(module_imports(package)) is None

@@ -13,16 +13,13 @@ import shutil
 import signal
 import subprocess
 import tarfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port, project_env, run_make
-from tests.test_e2e import PYFUNC_PREDICTIONS, http, project_python
+from tests.conftest import free_port, http, project_env, project_python, run_make, wait_for
+from tests.e2e import PYFUNC_PREDICTIONS
 
 pytestmark = pytest.mark.slow
 
@@ -93,24 +90,13 @@ def base_image(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture
-def image_server(installed_project: Path, base_image: str) -> Iterator[tuple[str, str, int]]:
+def image_server(deployable: Path, base_image: str) -> Iterator[tuple[str, str, int]]:
     """`make image` of the project's champion, then `image run` on a free port: (tag, version, port)."""
-    has_champion = """
-import json
-from tumor_classifier.model.load import resolve_version
-from tumor_classifier.settings import load_settings
-print(json.dumps(resolve_version(load_settings(), "champion", None)))
-"""
-    run_make(installed_project, "train")
-    if subprocess.run(
-        [installed_project / ".venv/bin/python", "-c", has_champion],
-        cwd=installed_project, env=project_env(), capture_output=True,
-    ).returncode:  # fmt: skip
-        subprocess.run(
-            [installed_project / ".venv/bin/tumor-classifier", "promote"],
-            cwd=installed_project, env=project_env(), check=True, capture_output=True,
-        )  # fmt: skip
-    built = run_make(installed_project, "image", env=IMAGE_ENV)
+    subprocess.run(  # the champion: the newest version of the shipped params (a no-op when it is)
+        [deployable / ".venv/bin/tumor-classifier", "promote"],
+        cwd=deployable, env=project_env(), check=True, capture_output=True,
+    )  # fmt: skip
+    built = run_make(deployable, "image", env=IMAGE_ENV)
     print(built.stdout.splitlines()[-1])
     found = re.search(
         r"image (\S+) \(buildah\): tumor-classifier version (\d+), (.+), answering /health ([\d.]+) s",
@@ -120,8 +106,8 @@ print(json.dumps(resolve_version(load_settings(), "champion", None)))
     tag, version = f"localhost/{found[1]}", found[2]
     port = free_port()
     server = subprocess.Popen(
-        [installed_project / ".venv/bin/tumor-classifier", "image", "run"],
-        cwd=installed_project,
+        [deployable / ".venv/bin/tumor-classifier", "image", "run"],
+        cwd=deployable,
         env={**project_env(), **IMAGE_ENV, "TUMOR_CLASSIFIER_SERVE_PORT": str(port)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -133,18 +119,6 @@ print(json.dumps(resolve_version(load_settings(), "champion", None)))
         os.killpg(server.pid, signal.SIGINT)  # Ctrl+C: the server stops, the container is removed
         server.wait(60)
         buildah("rmi", tag)
-
-
-def wait_for(url: str, timeout: float = 120) -> dict[str, object]:
-    """The JSON of the first 200 answer of `url`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as answer:
-                return dict(json.loads(answer.read()))
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.3)
-    raise AssertionError(f"{url} did not answer within {timeout}s")
 
 
 def listener_uid(port: int) -> int:
@@ -163,7 +137,7 @@ def test_the_image_serves_the_champion_as_the_project_does(
 ) -> None:
     """The container answers like the registry's model, as a non-root user, with nothing of the project."""
     tag, version, port = image_server
-    health = wait_for(f"http://127.0.0.1:{port}/health")
+    health = json.loads(wait_for(f"http://127.0.0.1:{port}/health", 120))
     assert (health["version"], health["alias"]) == (version, "champion")
     expected = project_python(installed_project, PYFUNC_PREDICTIONS)
     status, answer = http(

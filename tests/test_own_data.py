@@ -1,4 +1,4 @@
-"""The generated README's "Use your own data" walkthrough, followed literally, on the shipped messy CSV.
+"""The generated docs/own-data.md walkthrough, followed literally, on the shipped messy CSV.
 
 The classification bake of the end-to-end tests follows it here; the regression bake in test_regression.py.
 Both projects already have a champion trained on scikit-learn's data, as a user switching to their own has.
@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port, project_env, run_make
-from tests.test_e2e import http, project_python
+from tests.conftest import free_port, http, project_env, project_python, run_make
 
 pytestmark = pytest.mark.slow
 
@@ -33,9 +32,9 @@ print(json.dumps({{
 
 
 def walkthrough(project: Path) -> list[str]:
-    """The commands of the README's "Use your own data" block, comments stripped."""
-    readme = (project / "README.md").read_text()
-    section = readme.split("## Use your own data", 1)[1]
+    """The commands of the "Use your own data" page's block, comments stripped."""
+    page = (project / "docs/own-data.md").read_text()
+    section = page.split("# Use your own data", 1)[1]
     block = section.split("```bash\n", 1)[1].split("```", 1)[0]
     commands = [line.split("#", 1)[0].strip() for line in block.splitlines()]
     return [command for command in commands if command]
@@ -48,7 +47,7 @@ def feature_rows(path: Path, target: str) -> list[dict[str, str]]:
 
 
 def follow_walkthrough(project: Path, package: str, target: str, tmp_path: Path) -> None:
-    """Run the README's steps; serve raw text columns; refuse the second file without touching anything."""
+    """Run the walkthrough's steps; serve raw text columns; refuse the second file without touching anything."""
     prefix = package.upper() + "_"
     env = {f"{prefix}SERVE_PORT": str(free_port())}
     commands = walkthrough(project)
@@ -128,7 +127,7 @@ def typed(row: dict[str, str]) -> dict[str, object]:
 def test_the_walkthrough_trains_and_serves_your_own_data(
     installed_project: Path, tmp_path: Path
 ) -> None:
-    """Classification: the README's five steps, then raw categories served, the broken file refused."""
+    """Classification: the walkthrough's five steps, then raw categories served, the broken file refused."""
     follow_walkthrough(installed_project, "tumor_classifier", "churned", tmp_path)
     assert 'source: "datasets/churn.csv"' in (installed_project / "params.yaml").read_text()
     # Leave the shared bake as the other end-to-end tests expect it.

@@ -71,5 +71,5 @@ def test_train_deploy_predict_and_roll_back(regression_project: Path, tmp_path: 
 
 
 def test_your_own_data_through_the_readme(regression_project: Path, tmp_path: Path) -> None:
-    """Regression: the README's "Use your own data" steps on the shipped messy CSV, served and guarded."""
+    """Regression: the docs' "Use your own data" steps on the shipped messy CSV, served and guarded."""
     follow_walkthrough(regression_project, "aero_quote_model", "annual_spend", tmp_path)

@@ -7,7 +7,6 @@ S3-compatible server installable here).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -15,7 +14,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,9 +22,18 @@ import pytest
 import yaml
 from cookiecutter.main import cookiecutter
 
-from tests.conftest import TEMPLATE, Bake, free_port, project_env, run_make
+from tests.conftest import (
+    TEMPLATE,
+    Bake,
+    free_port,
+    http,
+    project_env,
+    project_python,
+    run_make,
+    wait_for,
+)
+from tests.e2e import PYFUNC_PREDICTIONS
 from tests.index_url import package_index_url
-from tests.test_e2e import PYFUNC_PREDICTIONS, http, project_python, wait_for
 from tests.test_workflows import validate
 
 PREFIX = "TUMOR_CLASSIFIER_"
@@ -170,15 +177,9 @@ class TrackingServer:
 
 def rest(server: TrackingServer, endpoint: str, payload: dict[str, Any] | None = None) -> Any:
     """Call the tracking server's REST API: GET with a query, or POST JSON."""
-    url = f"{server.url}/api/2.0/mlflow/{endpoint}"
-    if payload is None:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return json.loads(response.read())
-    request = urllib.request.Request(
-        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
+    status, answer = http(f"{server.url}/api/2.0/mlflow/{endpoint}", payload)
+    assert status == 200, answer
+    return answer
 
 
 @pytest.fixture(scope="module")
