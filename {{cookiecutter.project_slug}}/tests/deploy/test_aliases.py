@@ -9,9 +9,9 @@ from {{ cookiecutter.package_name }}.deploy.aliases import (
     PromotionError,
     drop_challenger,
     promote_challenger,
-    reinstate,
+    reconcile,
+    restore,
     rollback,
-    withdraw,
 )
 from {{ cookiecutter.package_name }}.deploy.aliases import promote as promote_candidate
 from {{ cookiecutter.package_name }}.deploy.gate import QualityGate, Verdict
@@ -123,21 +123,30 @@ def test_a_canary_runs_beside_the_champion_until_promoted_or_aborted(
         promote(fresh_registry, params, canary=True)  # the aborted one is never picked again
 
 
-def test_a_promotion_the_server_refused_is_undone(fresh_registry: Settings) -> None:
-    """Withdraw puts the champion back (the version is rolled back); reinstate undoes a rollback."""
+def test_restore_puts_the_state_back_and_rolls_back_only_the_refused(
+    fresh_registry: Settings,
+) -> None:
+    """Undoing a deploy restores aliases and history exactly; only a refused newcomer is tagged."""
     registry = Registry.open(fresh_registry)
     params = shipped_params()
     first, _ = promote(fresh_registry, params)
+    before = reconcile(registry)
     second = newest_version(fresh_registry)
     promote(fresh_registry, params)
-    assert withdraw(registry, second) == first
+    assert restore(registry, before, refused=second).champion == first
     assert aliases(fresh_registry) == {"champion": first}
-    assert promote(fresh_registry, params)[0] == first, "a withdrawn version is not picked again"
+    assert registry.record().rolled_back == {second}
+    assert promote(fresh_registry, params)[0] == first, "a refused version is not picked again"
 
     promote(fresh_registry, params, version=second)
+    before = reconcile(registry)
     assert rollback(registry) == first
-    reinstate(registry, second)
+    restore(registry, before)
     assert aliases(fresh_registry) == {"champion": second, "previous": first}
+    assert registry.record().rolled_back == frozenset(), "an undone rollback leaves no tag"
+    restore(registry, before, refused=second)
+    assert aliases(fresh_registry)["champion"] == second, "the champion before the command stays"
+    assert registry.record().rolled_back == frozenset()
 
 
 def test_an_alias_the_history_does_not_back_is_put_right(fresh_registry: Settings) -> None:

@@ -9,10 +9,11 @@ from collections.abc import Iterator
 import pytest
 
 from {{ cookiecutter.package_name }}.deploy import strategies
-from {{ cookiecutter.package_name }}.deploy.aliases import PromotionError
+from {{ cookiecutter.package_name }}.deploy.aliases import PromotionError, reconcile
 from {{ cookiecutter.package_name }}.deploy.launch import ServerPaths
 from {{ cookiecutter.package_name }}.deploy.server import ServerError
 from {{ cookiecutter.package_name }}.model.load import ModelNotFoundError
+from {{ cookiecutter.package_name }}.names import ENV_PREFIX
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.tracking.registry import Registry
 
@@ -85,30 +86,50 @@ def test_a_canary_serves_beside_the_champion_until_aborted(served: Settings) -> 
         strategies.canary_promote(served, said.append)
 
 
-def test_a_deploy_the_server_cannot_serve_is_undone(served: Settings) -> None:
-    """When no server can start, the promotion is withdrawn and the error says what was put back."""
-    new = newest(served)
+def test_a_busy_port_is_refused_before_the_registry_moves(served: Settings) -> None:
+    """Another program on the port fails the deploy at once: no alias, history or tag is written."""
+    strategies.stop(served)
+    before = reconcile(Registry.open(served))
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", served.serve_port))
         taken.listen()
-        with pytest.raises(ServerError) as refused:
-            strategies.deploy(served, None, "blue-green", 10.0, lambda _: None)
-    assert str(refused.value).startswith(
-        f"version {new} not deployed: port {served.serve_port} on 127.0.0.1 is in use by another program"
-    )
-    assert str(refused.value).endswith("; the 'champion' alias is back on version 1")
-    assert aliases(served) == {"champion": "1"}
-    assert Registry.open(served).record().rolled_back == {new}, "never picked again by default"
+        for strategy in ("blue-green", "canary"):
+            with pytest.raises(
+                ServerError, match=rf"^port {served.serve_port} on 127.0.0.1 is in use"
+            ):
+                strategies.deploy(served, None, strategy, 10.0, lambda _: None)
+        with pytest.raises(ServerError, match="is in use by another program"):
+            strategies.rollback(served, lambda _: None)
+    after = reconcile(Registry.open(served))
+    assert (after.aliases, after.history, after.rolled_back) == (
+        before.aliases,
+        before.history,
+        before.rolled_back,
+    ), "the registry is exactly as it was"
 
 
-def test_a_canary_the_server_cannot_serve_is_dropped(served: Settings) -> None:
-    """A canary that cannot start leaves no challenger alias behind."""
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", served.serve_port))
-        taken.listen()
-        with pytest.raises(ServerError, match=r"the 'challenger' alias is removed$"):
-            strategies.deploy(served, None, "canary", 10.0, lambda _: None)
-    assert aliases(served) == {"champion": "1"}
+def test_a_failed_start_restores_the_state_and_tags_nothing(
+    served: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that will not start (not the model's fault) puts the aliases back and rolls nothing back.
+
+    The champion is redeployed as it is: the undo must not roll back a champion this deploy never moved.
+    """
+    strategies.stop(served)
+    before = reconcile(Registry.open(served))
+    champion = before.aliases["champion"]
+    # The server's own process reads its settings from the environment: there it finds a bad one and exits.
+    monkeypatch.setenv(f"{ENV_PREFIX}SERVE_WORKERS", "0")
+    for version in (newest(served), champion):
+        with pytest.raises(
+            ServerError, match=r"(?s)not deployed: the server exited .*back on version"
+        ):
+            strategies.deploy(served, version, "blue-green", 10.0, lambda _: None)
+        after = reconcile(Registry.open(served))
+        assert (after.aliases, after.history) == (before.aliases, before.history)
+        assert (
+            after.rolled_back == before.rolled_back
+        ), "a server that failed is not the model's fault"
 
 
 def test_commands_on_an_empty_registry_say_what_to_run(settings: Settings) -> None:

@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }}.model.loaded import LoadedModel
 from {{ cookiecutter.package_name }}.serving.app import create_app
 from {{ cookiecutter.package_name }}.serving.plan import Plan
+from {{ cookiecutter.package_name }}.serving.routes import add_health
 from {{ cookiecutter.package_name }}.serving.routing import CheckFailedError, Router, Routes, check
 from {{ cookiecutter.package_name }}.settings import Settings
 
@@ -177,3 +179,56 @@ def test_metrics_can_be_turned_off(settings: Settings, served: LoadedModel) -> N
     client = TestClient(create_app(settings.model_copy(update={"serve_metrics": False}), served))
     assert client.get("/metrics").status_code == 404
     assert client.post("/invocations", json=rows_of(served)).status_code == 200
+
+
+def test_an_unreadable_plan_is_reported_and_following_goes_on(
+    tmp_path: Path, served: LoadedModel
+) -> None:
+    """A truncated plan file never stops a worker's following: /health says why, the next plan is applied."""
+    plan_file = tmp_path / "deploy" / "plan.json"
+    Plan(1, served.version).write(plan_file)
+    router = Router(Routes(served), plan_file, lambda version: replace(served, version=version))
+    app = FastAPI()
+    add_health(app, router, instance=None)
+    client = TestClient(app)
+
+    async def follow_through_a_bad_plan() -> None:
+        follower = asyncio.create_task(router.follow())
+        plan_file.write_text('{"generation": 2, "champ')  # cut short, as by a full disk
+        for _ in range(40):
+            await asyncio.sleep(0.05)
+            if router.follow_error:
+                break
+        assert "plan.json" in (client.get("/health").json()["plan_error"] or ""), "/health says why"
+        Plan(3, "4").write(plan_file)
+        for _ in range(40):
+            await asyncio.sleep(0.05)
+            if router.routes.champion.version == "4":
+                break
+        follower.cancel()
+
+    asyncio.run(follow_through_a_bad_plan())
+    assert router.routes.champion.version == "4", "the plan after the bad one was applied"
+    assert router.follow_error is None
+    assert client.get("/health").json()["plan_error"] is None
+
+
+def test_a_plan_written_while_a_worker_starts_is_not_missed(
+    tmp_path: Path, served: LoadedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan file's identity is taken before it is read: one replaced while loading is applied next."""
+    plan_file = tmp_path / "deploy" / "plan.json"
+    Plan(1, "1").write(plan_file)
+
+    def loading_meanwhile(settings: Settings, alias: str | None, version: str) -> LoadedModel:
+        if version == "1":  # while this worker loads version 1, a deploy writes the next plan
+            Plan(2, "2").write(plan_file)
+        return replace(served, version=version)
+
+    monkeypatch.setattr("{{ cookiecutter.package_name }}.serving.routing.load_model", loading_meanwhile)
+    settings = Settings(_env_file=None, project_root=tmp_path)
+    router = Router.start(settings, plan_file)
+    assert router.routes.champion.version == "1"
+
+    asyncio.run(router.follow_once())
+    assert router.routes.champion.version == "2", "the plan written during start-up is applied"

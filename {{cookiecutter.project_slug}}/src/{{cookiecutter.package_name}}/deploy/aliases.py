@@ -176,22 +176,27 @@ def drop_challenger(registry: Registry, version: str | None = None) -> str:
     return challenger
 
 
-def withdraw(registry: Registry, version: str) -> str | None:
-    """Undo a promotion the server could not serve: `version` is rolled back; return the champion now."""
-    state = reconcile(registry)
-    registry.mark_rolled_back(version)
-    history = state.history[:-1] if state.history[-1:] == (version,) else state.history
-    back = DeployState(state.versions, state.rolled_back | {version}, history)
-    registry.move(state, back)
-    return back.champion
+def restore(registry: Registry, before: DeployState, refused: str | None = None) -> DeployState:
+    """Put the deploy state back exactly as it was `before` a command; only `refused` is rolled back.
 
-
-def reinstate(registry: Registry, version: str) -> None:
-    """Undo a rollback the server could not serve: `version` is the champion again."""
-    registry.mark_rolled_back(version, False)
-    state = reconcile(registry)
-    history = (*state.history, version)
-    registry.move(state, DeployState(state.versions, state.rolled_back - {version}, history))
+    `refused` is a version the command brought in that the server refused (it would not load, check or
+    predict): it is tagged, so the next deploy does not pick it again. A failure that is not the model's
+    (a busy port, a server that would not start) restores the state and tags nothing.
+    """
+    now = reconcile(registry)
+    refused = refused if refused not in (None, before.champion) else None
+    rolled = before.rolled_back | ({refused} if refused else frozenset())
+    for number in sorted(now.rolled_back ^ rolled, key=int):
+        registry.mark_rolled_back(number, number in rolled)
+    challenger = before.challenger if before.challenger != refused else None
+    target = DeployState(now.versions, rolled, before.history, challenger)
+    registry.move(now, target)
+    if challenger is not None and now.challenger != challenger:
+        registry.set_alias(CHALLENGER, challenger)
+    elif challenger is None and now.challenger is not None:
+        registry.delete_alias(CHALLENGER)
+    logger.warning("{} deploy state restored: champion {}", registry.name, target.champion)
+    return target
 
 
 def _nothing_before(name: str, current: str, rolled_back: frozenset[str]) -> str:
@@ -203,7 +208,7 @@ def _nothing_before(name: str, current: str, rolled_back: frozenset[str]) -> str
     shown = ", ".join(sorted(rolled_back, key=int)[-5:])
     return (
         f"{name} version {current} is the oldest champion left: the ones deployed after it were rolled "
-        f"back (versions {shown}); nothing older to roll back to: deploy one by number (make deploy "
+        f"back (versions {shown}), so there is nothing to roll back to: deploy one by number (make deploy "
         "VERSION=n)"
     )
 

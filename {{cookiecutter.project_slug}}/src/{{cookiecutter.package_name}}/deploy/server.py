@@ -23,15 +23,19 @@ from ..files import write_json_atomically
 from ..names import ENV_PREFIX
 from ..net import UNANSWERED, HealthTimeoutError, request_json, wait_for_health
 from ..processes import stop_tree
-from ..serving.plan import FACTORY, Plan
+from ..serving.plan import FACTORY, Plan, PlanError
 from ..settings import Settings
 from .launch import ServerPaths, launch, url_of
-from .workers import WorkersNotServingError
+from .workers import WorkerRefusedError, WorkersNotServingError
 from .workers import wait_for_workers as wait_for_reports
 
 
 class ServerError(ProjectError, RuntimeError):
     """The server could not be started, checked or stopped; the message says what to look at."""
+
+
+class ModelRefusedError(ServerError):
+    """The server refused the version itself (it would not load, check or predict): not a server fault."""
 
 
 def is_our_server(pid: int, project_root: Path) -> bool:
@@ -73,6 +77,24 @@ def stop(paths: ServerPaths, timeout: float = 10.0) -> bool:
     return True
 
 
+def preflight(settings: Settings) -> None:
+    """What can fail without touching the registry, checked before a deploy command writes to it.
+
+    Without a server of ours running, the port must be free; with one, its plan file must be readable.
+    """
+    paths = ServerPaths.of(settings)
+    if running_pid(paths) is None:
+        ensure_port_free(settings)
+        return
+    try:
+        Plan.read(paths.plan_file)
+    except PlanError as error:
+        raise ServerError(
+            f"{error}: the running server cannot be told what to serve; run make undeploy, then deploy "
+            "again (a new server starts on a new plan)"
+        ) from None
+
+
 def ensure_port_free(settings: Settings) -> None:
     """Refuse a port another program listens on, before anything is started or written."""
     with socket.socket() as probe:
@@ -97,7 +119,7 @@ def start(
     for folder in (paths.reports_dir, paths.metrics_dir):
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-    plan = _next_plan(paths, champion, challenger, percent)
+    plan = _next_plan(paths, champion, challenger, percent, fresh=True)
     plan.write(paths.plan_file)
     instance = secrets.token_hex(16)
     process = launch(settings, paths, instance)
@@ -117,9 +139,16 @@ def start(
     return state
 
 
-def _next_plan(paths: ServerPaths, champion: str, challenger: str | None, percent: float) -> Plan:
-    """A plan with a generation no worker has seen."""
-    last = Plan.read(paths.plan_file)
+def _next_plan(
+    paths: ServerPaths, champion: str, challenger: str | None, percent: float, fresh: bool = False
+) -> Plan:
+    """A plan with a generation no worker has seen; `fresh` (no worker runs) replaces an unreadable one."""
+    try:
+        last = Plan.read(paths.plan_file)
+    except PlanError:
+        if not fresh:
+            raise
+        last = None
     generation = (last.generation if last else 0) + 1
     return Plan(generation, champion, challenger, percent if challenger else 0.0)
 
@@ -178,6 +207,8 @@ def wait_for_workers(paths: ServerPaths, generation: int, workers: int, timeout:
     """Wait until `workers` live workers report serving `generation`; ServerError as soon as one could not."""
     try:
         wait_for_reports(paths.reports_dir, generation, workers, timeout)
+    except WorkerRefusedError as error:
+        raise ModelRefusedError(str(error)) from None
     except WorkersNotServingError as error:
         raise ServerError(str(error)) from None
 

@@ -10,14 +10,16 @@ from typing import Any
 from ..serving.routing import share_of
 from ..tracking.registry import Registry
 from ..tracking.store import CHALLENGER
-from .server import ServerError
+from .server import ModelRefusedError, ServerError
 
 
 def example_of(registry: Registry, version: str) -> dict[str, Any]:
     """One row of the version's own serving example, which MLflow saved beside the model."""
     payload = registry.serving_example(version)
     if payload is None:
-        raise ServerError(f"version {version} has no serving input example to smoke-test with")
+        raise ModelRefusedError(
+            f"version {version} has no serving input example to smoke-test with"
+        )
     if "dataframe_split" in payload:
         payload["dataframe_split"]["data"] = payload["dataframe_split"]["data"][:1]
     return payload
@@ -44,7 +46,7 @@ def score(url: str, payload: Any, request_id: str, timeout: float = 10.0) -> tup
             return json.loads(response.read()), response.headers.get("X-Model-Version", "")
     except urllib.error.HTTPError as error:
         detail = error.read()[:300].decode(errors="replace")
-        raise ServerError(f"the smoke prediction failed ({error.code}): {detail}") from None
+        raise ModelRefusedError(f"the smoke prediction failed ({error.code}): {detail}") from None
     except (urllib.error.URLError, OSError) as error:
         raise ServerError(f"the smoke prediction got no answer: {error}") from None
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ..model.load import find_version
@@ -30,7 +31,7 @@ from ..tracking.store import CHALLENGER, CHAMPION
 from . import aliases, server
 from .gate import QualityGate, format_table
 from .launch import ServerPaths
-from .server import ServerError
+from .server import ModelRefusedError, ServerError
 from .smoke import example_of, smoke_test
 
 STRATEGIES = ("blue-green", "canary")
@@ -49,11 +50,19 @@ def deploy(
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}: one of {', '.join(STRATEGIES)}")
     gate = _gate(settings)
+    server.preflight(settings)
+    before = aliases.reconcile(gate.registry)
     promoted = _promote(gate, version, strategy == "canary", say)
+    plan: tuple[str, str | None, float]
     if strategy == "canary":
-        _canary(settings, gate.registry, promoted, percent, say)
+        plan = (find_version(gate.registry, CHAMPION, None), promoted, percent)
+        undo = Undo(
+            before, f"canary of version {promoted} not started", challenger_removed, promoted
+        )
     else:
-        _blue_green(settings, gate.registry, promoted, say)
+        plan = (promoted, None, 0.0)
+        undo = Undo(before, f"version {promoted} not deployed", champion_back, promoted)
+    _serve_or_undo(settings, gate.registry, plan, say, undo)
 
 
 def _gate(settings: Settings) -> QualityGate:
@@ -70,62 +79,82 @@ def _promote(gate: QualityGate, version: str | None, canary: bool, say: Say) -> 
     return version
 
 
-def _blue_green(settings: Settings, registry: Registry, version: str, say: Say) -> None:
-    """Serve the just-promoted champion; if the server cannot, withdraw it (the champion as it was)."""
-    try:
-        _serve(settings, registry, (version, None, 0.0), say)
-    except ServerError as error:
-        back = aliases.withdraw(registry, version)
-        restored = f"the '{CHAMPION}' alias is back on version {back}" if back else "no champion"
-        raise ServerError(f"version {version} not deployed: {error}; {restored}") from None
+@dataclass(frozen=True)
+class Undo:
+    """How to take a command back: the deploy state before it, what to say, the version it brought in."""
+
+    before: aliases.DeployState
+    failed: str  # the error's first words: what was not done
+    restored: Callable[[aliases.DeployState], str]  # its last words: the state put back
+    brought: str | None = None  # a version the server may refuse (then rolled back)
 
 
-def _canary(
-    settings: Settings, registry: Registry, challenger: str, percent: float, say: Say
+def champion_back(state: aliases.DeployState) -> str:
+    """What a blue-green undo says."""
+    return (
+        f"the '{CHAMPION}' alias is back on version {state.champion}"
+        if state.champion
+        else "no champion"
+    )
+
+
+def champion_again(state: aliases.DeployState) -> str:
+    """What undoing a rollback or a canary's promotion says."""
+    return f"version {state.champion} is the champion again"
+
+
+def challenger_removed(_state: aliases.DeployState) -> str:
+    """What a canary's undo says."""
+    return f"the '{CHALLENGER}' alias is removed"
+
+
+def _serve_or_undo(
+    settings: Settings,
+    registry: Registry,
+    plan: tuple[str, str | None, float],
+    say: Say,
+    undo: Undo,
 ) -> None:
-    """Serve the just-gated challenger on `percent` % of requests beside the champion; if not, drop it."""
-    champion = find_version(registry, CHAMPION, None)  # promote made sure there is one
+    """Serve the plan; if the server cannot, put the registry back as it was and say what it is now."""
     try:
-        _serve(settings, registry, (champion, challenger, percent), say)
+        _serve(settings, registry, plan, say)
     except ServerError as error:
-        aliases.drop_challenger(registry, challenger)
-        raise ServerError(
-            f"canary of version {challenger} not started: {error}; the '{CHALLENGER}' alias is "
-            "removed"
-        ) from None
+        refused = undo.brought if isinstance(error, ModelRefusedError) else None
+        state = aliases.restore(registry, undo.before, refused)
+        marked = f"; version {refused} is marked rolled back" if refused else ""
+        raise ServerError(f"{undo.failed}: {error}; {undo.restored(state)}{marked}") from None
 
 
 def rollback(settings: Settings, say: Say) -> None:
     """Make the version before the champion the champion again, and serve it; undone if it cannot be served."""
     registry = Registry.open(settings)
-    current = find_version(registry, CHAMPION, None)
+    find_version(
+        registry, CHAMPION, None
+    )  # no champion: say which alias is missing, before anything
+    server.preflight(settings)
+    before = aliases.reconcile(registry)
     back = aliases.rollback(registry)
     say(f"{registry.name} champion is version {back} again")
-    try:
-        _serve(settings, registry, (back, None, 0.0), say)
-    except ServerError as error:
-        aliases.reinstate(registry, current)
-        raise ServerError(
-            f"rollback to version {back} not served: {error}; version {current} is the champion again"
-        ) from None
+    failed = f"rollback to version {back} not served"
+    _serve_or_undo(settings, registry, (back, None, 0.0), say, Undo(before, failed, champion_again))
 
 
 def canary_promote(settings: Settings, say: Say) -> None:
     """Make the challenger the champion and serve it alone (it is loaded already: the swap is immediate)."""
     registry = Registry.open(settings)
+    server.preflight(settings)
+    before = aliases.reconcile(registry)
     version = aliases.promote_challenger(registry)
-    try:
-        _serve(settings, registry, (version, None, 0.0), say)
-    except ServerError as error:
-        back = aliases.withdraw(registry, version)
-        raise ServerError(
-            f"version {version} not served alone: {error}; version {back} is the champion again"
-        ) from None
+    failed = f"version {version} not served alone"
+    _serve_or_undo(
+        settings, registry, (version, None, 0.0), say, Undo(before, failed, champion_again)
+    )
 
 
 def canary_abort(settings: Settings, say: Say) -> None:
     """Drop the challenger: it is marked rolled back, and the champion takes every request again."""
     registry = Registry.open(settings)
+    server.preflight(settings)
     dropped = aliases.drop_challenger(registry)
     champion = find_version(registry, CHAMPION, None)
     try:

@@ -17,6 +17,10 @@ class WorkersNotServingError(ProjectError, RuntimeError):
     """A worker refused a plan, or not every worker took it in time; the message says which."""
 
 
+class WorkerRefusedError(WorkersNotServingError):
+    """A worker could not load or check a version of the plan: the model, not the server, is at fault."""
+
+
 def reports(reports_dir: Path, generation: int) -> list[dict[str, Any]]:
     """The reports of live workers about plan `generation` (a report being written is read next time)."""
     found = []
@@ -35,9 +39,7 @@ def wait_for_workers(reports_dir: Path, generation: int, workers: int, timeout: 
         found = reports(reports_dir, generation)
         failed = [report for report in found if not report["ok"]]
         if failed:
-            raise WorkersNotServingError(
-                f"a server worker refused the new model: {failed[0]['error']}"
-            )
+            raise WorkerRefusedError(f"a server worker refused the new model: {failed[0]['error']}")
         if len(found) >= workers:
             return
         time.sleep(0.05)

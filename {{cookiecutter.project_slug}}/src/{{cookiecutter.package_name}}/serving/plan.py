@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import ProjectError
 from ..files import write_json_atomically
 from ..names import ENV_PREFIX, PACKAGE
 
@@ -28,6 +29,10 @@ FACTORY = f"{PACKAGE}.serving.app:app_from_environment"
 INSTANCE_VARIABLE = f"{ENV_PREFIX}SERVER_INSTANCE"
 # The deploy plan the server's workers follow: how deploys reach a running server.
 PLAN_VARIABLE = f"{ENV_PREFIX}SERVER_PLAN"
+
+
+class PlanError(ProjectError, ValueError):
+    """The plan file exists but is not a plan; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -41,11 +46,23 @@ class Plan:
 
     @classmethod
     def read(cls, path: Path) -> Plan | None:
-        """The plan in `path`, or None when there is none."""
+        """The plan in `path`, or None when there is none; PlanError when it cannot be read as one."""
         try:
-            return cls(**json.loads(path.read_text()))
+            content = json.loads(path.read_text())
+            plan = cls(**content)
         except FileNotFoundError:
             return None
+        except (
+            OSError,
+            ValueError,
+            TypeError,
+        ) as error:  # cut short, edited by hand, another format
+            raise PlanError(
+                f"{path}: the deploy plan cannot be read ({type(error).__name__}: {str(error)[:80]})"
+            ) from None
+        if not isinstance(plan.generation, int) or not isinstance(plan.champion, str):
+            raise PlanError(f"{path}: the deploy plan has no generation number and champion")
+        return plan
 
     def write(self, path: Path) -> None:
         """Replace the plan file in one step: a worker never reads half a plan."""

@@ -36,6 +36,7 @@ def add_health(app: FastAPI, router: Router, instance: str | None) -> None:
             **router.routes.describe(),
             "uptime_seconds": round(time.monotonic() - started, 3),
             "instance": instance,
+            "plan_error": router.follow_error,  # set while this worker cannot follow the deploy plan
         }
 
 

@@ -101,6 +101,9 @@ class Router:
         self.models: dict[str, LoadedModel] = {routes.champion.version: routes.champion}
         self.listeners: list[Callable[[Routes], None]] = []
         self.seen = self._stamp()
+        self.follow_error: str | None = (
+            None  # why the plan file cannot be followed now, said in /health
+        )
 
     @classmethod
     def start(cls, settings: Settings, plan_file: Path | None = None) -> Router:
@@ -111,6 +114,9 @@ class Router:
 
         if settings.serve_model_dir is not None:  # an image: the model inside it, nothing to follow
             return cls(Routes(load_exported(settings.serve_model_dir)))
+        # The file's identity is taken before it is read: a plan written while this worker loads the one it
+        # read has another identity, so `follow` applies it (a respawned worker misses no deploy).
+        seen = stamp_of(plan_file)
         plan = Plan.read(plan_file) if plan_file else None
         if plan is None:  # served by hand (`serve`): the alias, no plan to follow
             return cls(Routes(load_model(settings, alias=settings.serve_alias)))
@@ -118,6 +124,7 @@ class Router:
         check(champion)
         router = cls(Routes(champion), plan_file, loader)
         router.routes = router.build(plan)
+        router.seen = seen
         router.report(ok=True)
         return router
 
@@ -149,16 +156,27 @@ class Router:
         return Routes(champion, challenger, percent, plan.generation)
 
     async def follow(self) -> None:
-        """Poll the plan file and apply each new plan; runs for the worker's lifetime."""
+        """Poll the plan file and apply each new plan; runs for the worker's lifetime, whatever fails."""
         while True:
             await asyncio.sleep(POLL_SECONDS)
-            stamp = self._stamp()
-            if stamp == self.seen:
-                continue
-            self.seen = stamp
-            plan = Plan.read(self.plan_file) if self.plan_file else None
-            if plan is not None and plan.generation != self.routes.generation:
-                await self.apply(plan)
+            try:
+                await self.follow_once()
+            except (
+                Exception
+            ) as error:  # an unreadable plan, a full disk: log it, say it, keep following
+                if str(error) != self.follow_error:
+                    logger.error("cannot follow the deploy plan: {}", error)
+                self.follow_error = str(error)
+
+    async def follow_once(self) -> None:
+        """Apply the plan file if it changed since it was last read (a plan that cannot be read raises)."""
+        stamp = self._stamp()
+        if stamp == self.seen:
+            return
+        plan = Plan.read(self.plan_file) if self.plan_file else None
+        self.seen, self.follow_error = stamp, None
+        if plan is not None and plan.generation != self.routes.generation:
+            await self.apply(plan)
 
     async def apply(self, plan: Plan) -> None:
         """Load the plan's versions off the event loop, then swap the routes in one assignment."""
@@ -189,10 +207,15 @@ class Router:
         write_report(self.reports_dir, report)
 
     def _stamp(self) -> tuple[int, int] | None:
-        """The plan file's identity: each write replaces the file, so a new inode or time means a new plan."""
-        if self.plan_file is None:
-            return None
-        with contextlib.suppress(FileNotFoundError):
-            status = self.plan_file.stat()
-            return status.st_ino, status.st_mtime_ns
+        """The plan file's identity now (see stamp_of)."""
+        return stamp_of(self.plan_file)
+
+
+def stamp_of(plan_file: Path | None) -> tuple[int, int] | None:
+    """A plan file's identity: each write replaces the file, so a new inode or time means a new plan."""
+    if plan_file is None:
         return None
+    with contextlib.suppress(FileNotFoundError):
+        status = plan_file.stat()
+        return status.st_ino, status.st_mtime_ns
+    return None
