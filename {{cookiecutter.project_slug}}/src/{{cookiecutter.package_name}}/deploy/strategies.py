@@ -31,6 +31,7 @@ from ..tracking.store import CHALLENGER, CHAMPION
 from . import aliases, server
 from .gate import QualityGate, format_table
 from .launch import ServerPaths
+from .lock import exclusive
 from .server import ModelRefusedError, ServerError
 from .smoke import example_of, smoke_test
 
@@ -38,11 +39,13 @@ STRATEGIES = ("blue-green", "canary")
 Say = Callable[[str], None]  # prints one line of what a command did
 
 
+@exclusive
 def promote(settings: Settings, version: str | None, say: Say) -> str:
     """Quality-gate a version (the newest never rolled back, by default) and make it the champion."""
     return _promote(_gate(settings), version, False, say)
 
 
+@exclusive
 def deploy(
     settings: Settings, version: str | None, strategy: str, percent: float, say: Say
 ) -> None:
@@ -125,6 +128,7 @@ def _serve_or_undo(
         raise ServerError(f"{undo.failed}: {error}; {undo.restored(state)}{marked}") from None
 
 
+@exclusive
 def rollback(settings: Settings, say: Say) -> None:
     """Make the version before the champion the champion again, and serve it; undone if it cannot be served."""
     registry = Registry.open(settings)
@@ -139,6 +143,7 @@ def rollback(settings: Settings, say: Say) -> None:
     _serve_or_undo(settings, registry, (back, None, 0.0), say, Undo(before, failed, champion_again))
 
 
+@exclusive
 def canary_promote(settings: Settings, say: Say) -> None:
     """Make the challenger the champion and serve it alone (it is loaded already: the swap is immediate)."""
     registry = Registry.open(settings)
@@ -151,6 +156,7 @@ def canary_promote(settings: Settings, say: Say) -> None:
     )
 
 
+@exclusive
 def canary_abort(settings: Settings, say: Say) -> None:
     """Drop the challenger: it is marked rolled back, and the champion takes every request again."""
     registry = Registry.open(settings)
@@ -163,6 +169,7 @@ def canary_abort(settings: Settings, say: Say) -> None:
         raise ServerError(f"canary of version {dropped} dropped, but: {error}") from None
 
 
+@exclusive
 def restart(settings: Settings, say: Say) -> None:
     """(Re)start the server on the registry's aliases, keeping a running canary's share; smoke-test it."""
     registry = Registry.open(settings)
@@ -175,6 +182,7 @@ def restart(settings: Settings, say: Say) -> None:
     _say_all(say, report(serve(settings, registry, champion, challenger, percent)))
 
 
+@exclusive
 def stop(settings: Settings) -> bool:
     """Stop the background server; whether one was running."""
     return server.stop(ServerPaths.of(settings))
