@@ -6,12 +6,14 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -19,7 +21,7 @@ import pytest
 from {{ cookiecutter.package_name }}.deploy import server as lifecycle
 from {{ cookiecutter.package_name }}.deploy.aliases import promote
 from {{ cookiecutter.package_name }}.deploy.gate import QualityGate
-from {{ cookiecutter.package_name }}.deploy.launch import ServerPaths
+from {{ cookiecutter.package_name }}.deploy.launch import ServerPaths, project_servers
 from {{ cookiecutter.package_name }}.deploy.smoke import score
 from {{ cookiecutter.package_name }}.model.load import resolve_version
 from {{ cookiecutter.package_name }}.names import ENV_PREFIX
@@ -196,3 +198,36 @@ def test_health_answers_while_a_maximum_batch_is_scored(
     print(
         f"/health while scoring: {len(latencies)} answers, slowest {max(latencies) * 1000:.0f} ms"
     )
+
+
+def orphaned(settings: Settings, version: str) -> tuple[dict[str, Any], list[psutil.Process]]:
+    """A 2-worker server whose parent was killed with SIGKILL: its state, and the workers left running."""
+    state = lifecycle.start(settings, version)
+    workers = psutil.Process(state["pid"]).children(recursive=True)
+    os.kill(state["pid"], signal.SIGKILL)
+    psutil.Process(state["pid"]).wait(10)
+    assert request_json(f"{state['url']}/health")["version"] == version, "the orphans still answer"
+    return state, workers
+
+
+def test_workers_a_killed_server_left_are_recognised_and_stopped(deployed: Settings) -> None:
+    """After kill -9 of the parent, its workers are this project's: undeploy stops them, deploy replaces them."""
+    settings = deployed.model_copy(update={"serve_workers": 2})
+    paths = ServerPaths.of(settings)
+    version = champion_version(settings)
+    try:
+        _, workers = orphaned(settings, version)
+        assert lifecycle.running_pid(paths) is None, "the PID file names a dead process"
+        assert (
+            lifecycle.stop(paths) is True
+        ), "undeploy stops the orphans, not 'no server was running'"
+        assert not any(worker.is_running() for worker in workers)
+
+        _, workers = orphaned(settings, version)
+        lifecycle.preflight(settings)  # not "another program": the port is held by our own workers
+        again = lifecycle.start(settings, version)
+        assert not any(worker.is_running() for worker in workers), "the orphans were stopped first"
+        assert request_json(f"{again['url']}/health")["instance"] == again["instance"]
+    finally:
+        lifecycle.stop(paths)
+    assert not project_servers(paths), "nothing of this project's is left running"

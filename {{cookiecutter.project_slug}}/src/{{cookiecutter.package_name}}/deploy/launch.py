@@ -12,6 +12,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from ..project import ROOT_VARIABLE
 from ..serving.metrics import MULTIPROCESS_VARIABLE
 from ..serving.plan import FACTORY, INSTANCE_VARIABLE, PLAN_VARIABLE
@@ -91,3 +93,22 @@ def launch(settings: Settings, paths: ServerPaths, instance: str) -> subprocess.
         )
     paths.pid_file.write_text(f"{process.pid}\n")
     return process
+
+
+def project_servers(paths: ServerPaths) -> list[psutil.Process]:
+    """This project's server processes, whatever the PID file says: a parent, or workers it left behind.
+
+    `launch` gives each its project folder and an instance token in the environment, which its workers
+    inherit: a worker whose parent was killed (SIGKILL) still says whose it is.
+    """
+    root, found = str(paths.project_root), []
+    for process in psutil.process_iter():
+        if process.pid == os.getpid():
+            continue
+        try:
+            environment = process.environ()
+        except (psutil.Error, OSError):  # gone meanwhile, another user's, a kernel thread
+            continue
+        if INSTANCE_VARIABLE in environment and environment.get(ROOT_VARIABLE) == root:
+            found.append(process)
+    return found

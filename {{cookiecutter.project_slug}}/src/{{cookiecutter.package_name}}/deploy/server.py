@@ -25,7 +25,7 @@ from ..net import UNANSWERED, HealthTimeoutError, request_json, wait_for_health
 from ..processes import stop_tree
 from ..serving.plan import FACTORY, Plan, PlanError
 from ..settings import Settings
-from .launch import ServerPaths, launch, url_of
+from .launch import ServerPaths, launch, project_servers, url_of
 from .workers import WorkerRefusedError, WorkersNotServingError
 from .workers import wait_for_workers as wait_for_reports
 
@@ -67,14 +67,16 @@ def running_pid(paths: ServerPaths) -> int | None:
 
 
 def stop(paths: ServerPaths, timeout: float = 10.0) -> bool:
-    """Stop the background server and its workers; return whether one was running."""
+    """Stop the background server and its workers, or the workers a killed server left; whether any ran."""
     pid = running_pid(paths)
-    if pid is None:
-        return False
-    stop_tree(pid, timeout)
+    stopped = pid is not None and stop_tree(pid, timeout)
+    for left in project_servers(
+        paths
+    ):  # orphaned workers still answer on the port: ours all the same
+        stopped = stop_tree(left.pid, timeout) or stopped
     paths.pid_file.unlink(missing_ok=True)
     paths.state_file.unlink(missing_ok=True)
-    return True
+    return stopped
 
 
 def preflight(settings: Settings) -> None:
@@ -84,7 +86,8 @@ def preflight(settings: Settings) -> None:
     """
     paths = ServerPaths.of(settings)
     if running_pid(paths) is None:
-        ensure_port_free(settings)
+        if not project_servers(paths):  # workers a killed server left are ours: start() stops them
+            ensure_port_free(settings)
         return
     try:
         Plan.read(paths.plan_file)
