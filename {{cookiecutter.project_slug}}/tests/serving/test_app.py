@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }}.model.loaded import LoadedModel
 from {{ cookiecutter.package_name }}.serving.app import create_app
-from {{ cookiecutter.package_name }}.serving.schema import row_model
+from {{ cookiecutter.package_name }}.serving.schema import CHUNK_ROWS, row_model
 from {{ cookiecutter.package_name }}.settings import Settings
 
 
@@ -221,3 +221,21 @@ def test_missing_and_infinite_values_are_refused_by_column(
     column = split["columns"][2]
     assert response.json()["field"] == column
     assert f"column '{column}', row 2: a missing value" in response.json()["error"]
+
+
+def test_a_large_bad_request_is_refused_at_its_first_bad_chunk(
+    client: TestClient, example: Any
+) -> None:
+    """10,000 empty rows are refused after the first chunk's problems, not all 40,000, naming the row."""
+    split, _ = example
+    columns = len(split["columns"])
+    refused = client.post("/predict", json={"rows": [{}] * 10_000})
+    assert refused.status_code == 422
+    more = CHUNK_ROWS * columns - 1
+    assert refused.json()["error"].endswith(f": Field required (and {more} more problems)")
+
+    records = [dict(zip(split["columns"], split["data"][0], strict=True))] * 300
+    records = [*records[:250], {**records[0], split["columns"][0]: "wide"}, *records[251:]]
+    later = client.post("/predict", json={"rows": records})
+    assert later.status_code == 422
+    assert later.json()["error"].startswith(f"rows.250.{split['columns'][0]}: ")
