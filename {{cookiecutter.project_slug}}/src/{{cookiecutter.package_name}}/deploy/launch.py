@@ -95,6 +95,14 @@ def launch(settings: Settings, paths: ServerPaths, instance: str) -> subprocess.
     return process
 
 
+def log_tail(paths: ServerPaths, lines: int = 20) -> str:
+    """The last lines the server wrote to its log: what an error about its start shows."""
+    try:
+        return "\n".join(paths.log_file.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
 def project_servers(paths: ServerPaths) -> list[psutil.Process]:
     """This project's server processes, whatever the PID file says: a parent, or workers it left behind.
 

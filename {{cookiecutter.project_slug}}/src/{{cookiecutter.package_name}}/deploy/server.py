@@ -25,7 +25,7 @@ from ..net import UNANSWERED, HealthTimeoutError, request_json, wait_for_health
 from ..processes import stop_tree
 from ..serving.plan import FACTORY, Plan, PlanError
 from ..settings import Settings
-from .launch import ServerPaths, launch, project_servers, url_of
+from .launch import ServerPaths, launch, log_tail, project_servers, url_of
 from .workers import WorkerRefusedError, WorkersNotServingError
 from .workers import wait_for_workers as wait_for_reports
 
@@ -228,7 +228,7 @@ def _wait_until_healthy(
     def alive() -> None:
         if process.poll() is not None:
             paths.pid_file.unlink(missing_ok=True)
-            raise ServerError(f"the server exited ({process.returncode}):\n{_tail(paths.log_file)}")
+            raise ServerError(f"the server exited ({process.returncode}):\n{log_tail(paths)}")
 
     try:
         return wait_for_health(
@@ -239,13 +239,4 @@ def _wait_until_healthy(
         )
     except HealthTimeoutError:
         stop(paths)
-        raise ServerError(
-            f"no healthy answer within {timeout:.0f}s:\n{_tail(paths.log_file)}"
-        ) from None
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except FileNotFoundError:
-        return "(no log)"
+        raise ServerError(f"no healthy answer within {timeout:.0f}s:\n{log_tail(paths)}") from None
