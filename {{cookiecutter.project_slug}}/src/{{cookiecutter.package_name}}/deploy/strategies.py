@@ -132,9 +132,8 @@ def _serve_or_undo(
 def rollback(settings: Settings, say: Say) -> None:
     """Make the version before the champion the champion again, and serve it; undone if it cannot be served."""
     registry = Registry.open(settings)
-    find_version(
-        registry, CHAMPION, None
-    )  # no champion: say which alias is missing, before anything
+    # Without a champion, say which alias is missing before anything else is checked.
+    find_version(registry, CHAMPION, None)
     server.preflight(settings)
     before = aliases.reconcile(registry)
     back = aliases.rollback(registry)
