@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -11,6 +9,7 @@ from typing import Any
 import psutil
 
 from ..errors import ProjectError
+from ..serving.plan import read_reports
 
 
 class WorkersNotServingError(ProjectError, RuntimeError):
@@ -23,13 +22,11 @@ class WorkerRefusedError(WorkersNotServingError):
 
 def reports(reports_dir: Path, generation: int) -> list[dict[str, Any]]:
     """The reports of live workers about plan `generation` (a report being written is read next time)."""
-    found = []
-    for file in reports_dir.glob("*.json"):
-        with contextlib.suppress(FileNotFoundError, ValueError):
-            report = json.loads(file.read_text())
-            if psutil.pid_exists(report["pid"]) and report["generation"] == generation:
-                found.append(report)
-    return found
+    return [
+        report
+        for report in read_reports(reports_dir)
+        if psutil.pid_exists(report["pid"]) and report["generation"] == generation
+    ]
 
 
 def wait_for_workers(reports_dir: Path, generation: int, workers: int, timeout: float) -> None:
