@@ -89,3 +89,27 @@ def test_dvc_experiments_land_in_the_project_store(trained: Path) -> None:
         ["temp-lr", "0.2", "FINISHED"],
     ]
     assert "queued-a" in dvc(trained, "exp", "show", "--no-pager", "--csv")
+
+
+VERSION_COUNT = """
+import json
+from mlflow.tracking import MlflowClient
+from tumor_classifier.settings import load_settings
+s = load_settings()
+print(len(MlflowClient(s.resolved_tracking_uri).search_model_versions(f"name='{s.model_name}'")))
+"""
+
+
+def test_a_new_file_beside_the_source_trains_nothing(trained: Path) -> None:
+    """A file added under datasets/ re-runs only ingest, whose output is unchanged: no new model version."""
+    versions = project_python(trained, VERSION_COUNT)
+    unrelated = trained / "datasets/notes.csv"
+    unrelated.write_text("a,b\n1,2\n")
+    try:
+        status = dvc(trained, "status")
+        assert "ingest:" in status and "train:" not in status, status
+        repro = dvc(trained, "repro")
+        assert "Stage 'train' didn't change, skipping" in repro, repro
+        assert project_python(trained, VERSION_COUNT) == versions
+    finally:
+        unrelated.unlink()

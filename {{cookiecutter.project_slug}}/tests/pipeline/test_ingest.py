@@ -93,7 +93,10 @@ def test_runner_writes_the_raw_file(settings: Settings, params: Params) -> None:
     output = run(settings, iris)
     assert output == settings.data_dir / "raw" / "dataset.csv"
     assert len(pd.read_csv(output)) == 150
-    assert (settings.project_root / "datasets" / "sklearn-iris.schema.yaml").is_file()
+    contract = settings.project_root / "datasets" / "sklearn-iris.schema.yaml"
+    assert contract.is_file()
+    # the later stages depend on this copy, not on the datasets/ folder beside the source
+    assert (settings.data_dir / "raw" / "contract.schema.yaml").read_bytes() == contract.read_bytes()
 
 
 def test_a_second_version_that_breaks_the_contract_changes_nothing(

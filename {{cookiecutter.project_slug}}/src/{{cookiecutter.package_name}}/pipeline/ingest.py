@@ -18,6 +18,9 @@ from .params import DataParams, Params
 BUILTIN_PREFIX = "sklearn:"
 BUILTIN_DATASETS = ("breast_cancer", "diabetes", "iris", "wine")
 RAW_FILE = "raw/dataset.csv"
+# The contract the raw data was checked against, copied beside it: the train stage depends on this copy, not on
+# the datasets/ folder, so a new file beside the source re-runs only ingest, whose output is then unchanged.
+RAW_CONTRACT = "raw/contract.schema.yaml"
 # Data files live here: the ingest stage depends on the folder (dvc.yaml), so DVC notices a new or changed file
 # and its contract, with no edit of dvc.yaml.
 DATASETS = "datasets"
@@ -159,5 +162,6 @@ def run(settings: Settings, params: Params) -> Path:
     output = settings.data_dir / RAW_FILE
     output.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(output, index=False)
+    (settings.data_dir / RAW_CONTRACT).write_bytes(contract.read_bytes())
     logger.info("ingested {} rows x {} columns from {} into {}", *frame.shape, data.source, output)
     return output

@@ -14,8 +14,8 @@ from sklearn.pipeline import Pipeline
 from ..provenance import dvc_output_hashes
 from ..settings import Settings
 from . import PipelineError
-from .contract import contract_path, serving_rules
-from .ingest import dataset_of
+from .contract import serving_rules
+from .ingest import RAW_CONTRACT
 from .metrics import curve_metrics, model_metrics, rmse, score_test_split
 from .model import MODEL_DIR, TRUSTED_TYPES, Model, fit_model
 from .params import Params
@@ -85,9 +85,9 @@ def log_scores(tracked: TrackedRun, model: Model, splits: Splits, params: Params
     log_plots(evaluation_plots(model, x_test, y_test, params.task))
 
 
-def feature_rules(settings: Settings, params: Params, features: list[str]) -> dict[str, Any]:
-    """The data contract's rules for the feature columns (none when the source has no contract yet)."""
-    contract = contract_path(dataset_of(params.data, settings.project_root))
+def feature_rules(settings: Settings, features: list[str]) -> dict[str, Any]:
+    """The rules of the contract ingest checked the data against, for the feature columns (none without one)."""
+    contract = settings.data_dir / RAW_CONTRACT
     return serving_rules(contract, features) if contract.is_file() else {}
 
 
@@ -119,7 +119,7 @@ def run(settings: Settings, params: Params) -> dict[str, Any]:
             version_tags={"data.md5": data_hash} if data_hash else {},
             trusted_types=TRUSTED_TYPES,
             nullable_columns=[str(name) for name in x_train.columns[x_train.isna().any()]],
-            contract_rules=feature_rules(settings, params, list(map(str, x_train.columns))),
+            contract_rules=feature_rules(settings, list(map(str, x_train.columns))),
         )
         record = {"run_id": tracked.run_id, "model_name": settings.model_name, "version": version}
     (settings.models_dir / RUN_FILE).write_text(json.dumps(record, indent=2) + "\n")
