@@ -15,8 +15,8 @@ from {{ cookiecutter.package_name }}.pipeline.params import (
     Params,
     load_params,
     parse_params,
-    point_data_at,
 )
+from {{ cookiecutter.package_name }}.pipeline.params_file import point_data_at
 
 from tests.pipeline.conftest import PARAMS_FILE
 
@@ -138,7 +138,7 @@ def test_a_params_file_without_a_data_block_is_left_alone(tmp_path: Path) -> Non
     path = tmp_path / "params.yaml"
     path.write_text("task: classification\n")
 
-    with pytest.raises(PipelineError, match=r"no data\.source/data\.target lines"):
+    with pytest.raises(PipelineError, match=r"no line for data\.source, data\.target to set"):
         point_data_at(path, "datasets/churn.csv", "churned")
 
     assert path.read_text() == "task: classification\n"

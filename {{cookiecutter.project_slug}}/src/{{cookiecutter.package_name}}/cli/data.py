@@ -14,7 +14,8 @@ from ..settings import Settings
 def data_source(settings: Settings, source: str, target: str) -> None:
     """Point params.yaml at a CSV or Parquet file under datasets/ and the column to predict."""
     from ..pipeline.ingest import read_source
-    from ..pipeline.params import DataParams, point_data_at
+    from ..pipeline.params import DataParams
+    from ..pipeline.params_file import point_data_at
 
     frame = read_source(DataParams(source=source, target=target), settings.project_root)
     point_data_at(settings.params_file, source, target)
