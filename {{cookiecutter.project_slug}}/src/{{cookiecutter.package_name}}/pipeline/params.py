@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import math
-import re
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from . import PipelineError
+from .search_space import TuneParams, space_problem
 from .strict_yaml import load_yaml
 
 Task = Literal["classification", "regression"]
@@ -107,6 +106,7 @@ class Params(_Frozen):
     alerts: AlertParams = AlertParams()
     gate: GateParams
     monitor: MonitorParams = MonitorParams()
+    tune: TuneParams | None = None  # `make tune`'s search (search_space.py)
 
     @model_validator(mode="after")
     def _split_leaves_training_data(self) -> Params:
@@ -128,7 +128,23 @@ class Params(_Frozen):
                 raise ValueError(
                     f"{section}.{unknown[0]}: not a {self.task} metric (known: {', '.join(known)})"
                 )
+        if self.tune and self.tune.metric and self.tune.metric not in metrics:
+            raise ValueError(f"tune.metric: not a {self.task} metric (known: {', '.join(metrics)})")
+        problem = self.tune and space_problem(self.tune.space, self.model)
+        if problem:
+            raise ValueError(problem)
         return self
+
+    def tuned_metric(self) -> tuple[str, bool]:
+        """The validation metric `make tune` optimises and whether higher is better.
+
+        By default the gate's first limit (the metric a candidate is judged on), in its own direction.
+        """
+        metrics = TASK_METRICS[self.task]
+        tune = self.tune
+        name = (tune and tune.metric) or next(iter(self.gate.limits), next(iter(metrics)))
+        higher = metrics[name] if not (tune and tune.direction) else tune.direction == "maximize"
+        return name, higher
 
 
 PROBLEMS_SHOWN = 10  # an error lists this many problems at most, then how many more there are
@@ -168,37 +184,3 @@ def load_params(path: Path) -> Params:
     except FileNotFoundError:
         raise PipelineError(f"{path}: parameters file not found") from None
     return parse_params(load_yaml(text, str(path)), str(path))
-
-
-DATA_KEY = re.compile(r"^(?P<indent>\s+)(?P<key>source|target):[^#\n]*?(?P<comment>\s*#.*)?$")
-
-
-def point_data_at(path: Path, source: str, target: str) -> Params:
-    """Set `data.source` and `data.target` in the params file, keeping its comments and layout.
-
-    The edited text is validated before it is written: a file that would not load is never left behind.
-    """
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    values = {"source": source, "target": target}
-    inside, found = False, set()
-    for number, line in enumerate(lines):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        if not line[0].isspace():
-            inside = line.startswith("data:")
-            continue
-        match = DATA_KEY.match(line.rstrip("\n"))
-        if inside and match:
-            key = match["key"]
-            lines[number] = (
-                f"{match['indent']}{key}: {json.dumps(values[key])}{match['comment'] or ''}\n"
-            )
-            found.add(key)
-    if found != set(values):
-        raise PipelineError(
-            f"{path}: no data.source/data.target lines to set (restore the data: block)"
-        )
-    text = "".join(lines)
-    params = parse_params(load_yaml(text, str(path)), str(path))
-    path.write_text(text, encoding="utf-8")
-    return params
