@@ -69,6 +69,11 @@ class Settings(BaseSettings):
         None, description="Host headers the server accepts; needed when not bound to loopback."
     )
     tracking_server_auth: bool = Field(False, description="MLflow's basic-auth app.")
+    tune_storage: str | None = Field(
+        None,
+        description="Optuna storage of `make tune`: a database URL, or a journal file (empty: see tuning).",
+    )
+    tune_ui_port: int = Field(8085, ge=1, le=65535, description="Port of `make tune-ui`.")
     experiment_name: str = Field(PROJECT_NAME, min_length=1)
     model_name: str = Field(DISTRIBUTION, min_length=1)
     serve_host: str = Field("127.0.0.1", description="Model server address.")
@@ -96,7 +101,7 @@ class Settings(BaseSettings):
             raise ValueError(f"{root} is not a folder")
         return root
 
-    @field_validator("tracking_uri", "tracking_server_allowed_hosts")
+    @field_validator("tracking_uri", "tracking_server_allowed_hosts", "tune_storage")
     @classmethod
     def _empty_is_unset(cls, value: str | None) -> str | None:
         # `KEY=` in .env (or CI's environment) means "not set": for the tracking URI, the embedded store.

@@ -96,7 +96,9 @@ def test_runner_writes_the_raw_file(settings: Settings, params: Params) -> None:
     contract = settings.project_root / "datasets" / "sklearn-iris.schema.yaml"
     assert contract.is_file()
     # the later stages depend on this copy, not on the datasets/ folder beside the source
-    assert (settings.data_dir / "raw" / "contract.schema.yaml").read_bytes() == contract.read_bytes()
+    assert (
+        settings.data_dir / "raw" / "contract.schema.yaml"
+    ).read_bytes() == contract.read_bytes()
 
 
 def test_a_second_version_that_breaks_the_contract_changes_nothing(

@@ -17,7 +17,7 @@ from ..errors import ProjectError
 from ..logging import configure_logging
 from ..names import DESCRIPTION, DISTRIBUTION, ENV_PREFIX, PROJECT_NAME
 from ..settings import SettingsError, load_settings
-from . import data, deploy, image, ops, serve, stages, team
+from . import data, deploy, image, ops, serve, stages, team, tune
 
 
 class ProjectGroup(click.Group):
@@ -62,6 +62,7 @@ for command in (
     *(serve.serve, serve.predict),
     *(ops.info, ops.ui, ops.monitor),
     team.tracking,
+    tune.tune,
 ):
     cli.add_command(command)
 

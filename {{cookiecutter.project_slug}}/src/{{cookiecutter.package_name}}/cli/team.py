@@ -41,6 +41,13 @@ def tracking_db(settings: Settings) -> None:
     # Not the project's errors, so the group does not map them: say which driver or database failed.
     try:
         created = create_database(settings)
+        if not settings.tune_storage:  # `make tune`'s default study database, on the same server
+            from ..tuning.storage import TEAM_DATABASE
+
+            tune_created = create_database(settings, TEAM_DATABASE)
+            click.echo(
+                f"{'created' if tune_created else 'already there'}: database {TEAM_DATABASE}"
+            )
     except (ModuleNotFoundError, sqlalchemy.exc.NoSuchModuleError):
         raise click.ClickException(
             "the PostgreSQL driver is missing: poetry add 'psycopg[binary]' (a tracking=server bake has it)"

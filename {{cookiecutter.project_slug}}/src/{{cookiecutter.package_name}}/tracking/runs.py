@@ -65,6 +65,9 @@ class TrackedRun:
         self.client = client
         self.callbacks = tuple(callbacks)
         self.spool: Spool | None = None
+        self.end_status = (
+            "FINISHED"  # how a block that returns ends the run (a pruned trial: KILLED)
+        )
         self.metrics = BufferedMetricLogger(
             self.run_id, client, send=lambda chunk: self.write(metrics=chunk)
         )
@@ -166,7 +169,7 @@ def tracked_run(
         for callback in run.callbacks:
             callback.on_run_start(run)
         yield run
-        status = "FINISHED"
+        status = run.end_status
     except KeyboardInterrupt:
         status = "KILLED"
         raise

@@ -86,16 +86,17 @@ def server_command(settings: Settings) -> tuple[list[str], dict[str, str]]:
     return argv, {"MLFLOW_BACKEND_STORE_URI": settings.tracking_server_backend_uri}
 
 
-def create_database(settings: Settings) -> bool:
-    """Create the backend URI's PostgreSQL database when missing; True when it was created.
+def create_database(settings: Settings, database: str | None = None) -> bool:
+    """Create the backend URI's PostgreSQL database (or `database` on the same server); True when created.
 
-    Connects to the server's `postgres` maintenance database with the same user; MLflow creates its tables
-    itself on first start.
+    Connects to the server's `postgres` maintenance database with the same user; MLflow (and Optuna, for the
+    database of `make tune`) creates its tables itself on first use.
     """
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
     url = make_url(settings.tracking_server_backend_uri)
+    url = url.set(database=database) if database and url.database else url
     if not url.drivername.startswith("postgresql") or not url.database:
         raise ServerConfigError(
             f"{ENV_PREFIX}TRACKING_SERVER_BACKEND_URI is not a PostgreSQL database URI "
