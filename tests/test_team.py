@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -375,3 +376,125 @@ def test_data_travels_through_the_remote_to_a_fresh_clone(
         shutil.rmtree(project / folder)
     run_make(project, "data-pull", env=credentials)
     assert "up to date" in dvc_status(project)
+
+
+# Trials long enough (thousands of boosting rounds, one thread each) to be killed in the middle of one.
+LONG_TRIALS = "    max_iter: {low: 4000, high: 6000, step: 500}\n"
+
+
+def worker_runs(server: TrackingServer, experiment_id: str) -> list[dict[str, Any]]:
+    """The tune-worker runs and the trial runs of the project's experiment on the server."""
+    found = rest(
+        server,
+        "runs/search",
+        {
+            "experiment_ids": [experiment_id],
+            "filter": "tags.`optuna.study` != ''",
+            "max_results": 500,
+        },
+    )
+    return list(found.get("runs", []))
+
+
+def tags_of(run: dict[str, Any]) -> dict[str, str]:
+    """A REST run's tags as a mapping."""
+    return {tag["key"]: tag["value"] for tag in run["data"].get("tags", [])}
+
+
+def running_trial_of(server: TrackingServer, experiment_id: str, pid: int) -> str | None:
+    """The trial number the worker process `pid` is running now (its trial run is RUNNING), if any."""
+    runs = worker_runs(server, experiment_id)
+    workers = {
+        run["info"]["run_id"]
+        for run in runs
+        if tags_of(run).get("optuna.worker", "").endswith(f":{pid}")
+    }
+    for run in runs:
+        tags = tags_of(run)
+        if tags.get("mlflow.parentRunId") in workers and run["info"]["status"] == "RUNNING":
+            return tags.get("optuna.trial")
+    return None
+
+
+STUDY_STATES = """
+import json, optuna
+from tumor_classifier.pipeline.params import load_params
+from tumor_classifier.settings import load_settings
+from tumor_classifier.tuning.search import Search
+from tumor_classifier.tuning.storage import open_storage, storage_location
+s = load_settings()
+search = Search.of(s, load_params(s.params_file))
+study = optuna.load_study(study_name=search.name, storage=open_storage(s))
+print(json.dumps({"storage": storage_location(s).split("@")[-1], "trials": [
+    [t.number, t.state.name, t.system_attrs.get("failed_trial")] for t in study.trials]}))
+"""
+
+
+@pytest.mark.slow
+def test_three_workers_share_one_study_and_a_killed_ones_trial_is_retried(
+    team_project: tuple[Path, TrackingServer], postgres: int
+) -> None:
+    """Three `tune-worker` processes on the team's PostgreSQL; one is SIGKILLed mid-trial.
+
+    Optuna's heartbeat marks the dead worker's trial FAIL and its retry callback queues it again; the next
+    worker runs the retry; the project ends the dead trial's run and the dead worker's run KILLED.
+    """
+    project, server = team_project
+    params = project / "params.yaml"
+    shipped = params.read_text()
+    params.write_text(re.sub(r"    max_iter: \{low: [^}]*\}\n", LONG_TRIALS, shipped))
+    experiment = rest(server, "experiments/get-by-name?experiment_name=Tumor+Classifier")
+    experiment_id = experiment["experiment"]["experiment_id"]
+    worker = [str(project / ".venv/bin/tumor-classifier"), "tune", "worker", "--trials", "2"]
+    env = {**project_env(), "OMP_NUM_THREADS": "1"}  # three workers share two cores
+    workers: list[subprocess.Popen[str]] = []
+    try:
+        run_make(project, "data")
+        workers = [
+            subprocess.Popen(
+                worker,
+                cwd=project,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
+        victim = workers[0]
+        deadline = time.monotonic() + 120
+        killed = None
+        while killed is None and time.monotonic() < deadline:
+            killed = running_trial_of(server, experiment_id, victim.pid)
+            time.sleep(0.5)
+        assert killed is not None, "the first worker never started a trial"
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(10)
+        for survivor in workers[1:]:
+            _, errors = survivor.communicate(timeout=600)
+            assert survivor.returncode == 0, errors[-3000:]
+        time.sleep(16)  # past the heartbeat's grace period (15 s), whenever the survivors finished
+        run_make(project, "tune-worker", "TRIALS=1", env={"OMP_NUM_THREADS": "1"})
+
+        study = project_python(project, STUDY_STATES)
+        assert study["storage"] == f"127.0.0.1:{postgres}/optuna", "the team's database"
+        states = {number: state for number, state, _ in study["trials"]}
+        assert set(states.values()) <= {"COMPLETE", "PRUNED", "FAIL"}, states
+        assert states[int(killed)] == "FAIL"
+        retries = [number for number, _, retried in study["trials"] if retried == int(killed)]
+        assert retries, f"trial {killed} was queued again"
+        runs = worker_runs(server, experiment_id)
+        assert [run for run in runs if run["info"]["status"] == "RUNNING"] == []
+        trial_runs = {tags_of(run).get("optuna.trial"): run for run in runs}
+        dead = trial_runs[killed]
+        assert (dead["info"]["status"], tags_of(dead)["optuna.state"]) == ("KILLED", "FAIL")
+        assert tags_of(trial_runs[str(retries[0])])["optuna.retry_of"] == killed
+        victims = [
+            run for run in runs if tags_of(run).get("optuna.worker", "").endswith(f":{victim.pid}")
+        ]
+        assert [run["info"]["status"] for run in victims] == ["KILLED"]
+    finally:
+        params.write_text(shipped)
+        for process in workers:
+            if process.poll() is None:
+                process.kill()
