@@ -67,6 +67,7 @@ bench: $(INSTALLED) ## Run the benchmarks against the demo project (run `make de
 	$(PY) bench/tracking.py
 	$(PY) bench/plugin.py
 	$(PY) bench/train.py
+	$(PY) bench/tune.py
 	$(PY) bench/serve.py
 	$(PY) bench/startup.py
 	$(PY) bench/ttfp.py
