@@ -45,6 +45,7 @@ print(json.dumps({
     "parent": [parent.info.status, parent.data.tags.get("optuna.best_trial")],
     "runs": [[r.data.tags.get("optuna.trial"), r.info.status, r.data.tags.get("optuna.state")]
              for r in children],
+    "untagged": [r.info.run_id for r in children if "tumor_classifier.git.commit" not in r.data.tags],
     "running": len(running),
 }))
 """
@@ -82,6 +83,7 @@ def test_two_workers_share_one_study_and_each_trial_is_one_final_run(
         assert state == states[int(trial)]
         assert status == FINAL[state], (trial, status, state)
     assert tuned["running"] == 0
+    assert tuned["untagged"] == [], "the project's plugin tags every trial run with its provenance"
     assert tuned["parent"] == ["FINISHED", str(tuned["best"][0])]
     assert "COMPLETE" in states.values()
 
@@ -145,7 +147,7 @@ def test_the_dashboard_draws_the_study_and_its_trials(
         complete = [number for number, state, _ in tuned["trials"] if state == "COMPLETE"]
         assert overview.count('class="point"') >= len(complete), "the history plot draws the trials"
         trials = page(f"/dashboard/studies/{study['study_id']}/trials")
-        listed = set(re.findall(r"Trial (\d+) \(trial_id=", trials))
+        listed = set(re.findall(r"Trial (\d+)\b", trials))
         assert {str(number) for number, _, _ in tuned["trials"]} <= listed
     finally:
         os.killpg(ui.pid, signal.SIGTERM)

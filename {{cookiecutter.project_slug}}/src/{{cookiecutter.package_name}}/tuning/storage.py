@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +33,7 @@ TEAM_DATABASE = "optuna"
 HEARTBEAT_SECONDS = 5  # a running trial's worker writes a heartbeat this often (RDB storage)
 GRACE_SECONDS = 15  # a trial this long without a heartbeat is FAIL, and queued again
 RETRIES = 2  # times a trial whose worker died is queued again
+CREATE_ATTEMPTS = 5  # tries to open a new database that other workers are creating the tables of
 StaleCallback = Callable[["optuna.Study", "FrozenTrial"], None]
 
 
@@ -71,9 +73,26 @@ def open_storage(settings: Settings, on_stale: StaleCallback | None = None) -> A
             on_stale(study, trial)
 
     try:
-        with (
-            warnings.catch_warnings()
-        ):  # the heartbeat is "experimental": it is what Optuna offers for this
+        return _rdb_storage(location, stale)
+    except Exception as error:  # sqlalchemy's OperationalError, a missing driver, a bad URL
+        raise TuneError(
+            f"cannot open the Optuna storage {mask_credentials(location)} ({_reason(error)}): start "
+            f"PostgreSQL and create the database (make tracking-db), or set {ENV_PREFIX}TUNE_STORAGE in .env"
+        ) from None
+
+
+def _rdb_storage(location: str, stale: StaleCallback) -> Any:
+    """Optuna's RDB storage with the heartbeat; tables another worker is creating at the same moment are waited for.
+
+    Optuna creates its tables on first use: several workers started at once on a new database race to create
+    them, and all but one get a unique-key error from PostgreSQL. They try again once the winner is done.
+    """
+    import optuna
+    import sqlalchemy.exc
+
+    def build() -> Any:
+        # The heartbeat is "experimental" since Optuna 2.8: it is what Optuna offers for lost workers.
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return optuna.storages.RDBStorage(
                 location,
@@ -82,20 +101,21 @@ def open_storage(settings: Settings, on_stale: StaleCallback | None = None) -> A
                 grace_period=GRACE_SECONDS,
                 heartbeat_stale_trial_callback=stale,
             )
-    except Exception as error:  # sqlalchemy's OperationalError, a missing driver, a bad URL
-        raise TuneError(
-            f"cannot open the Optuna storage {mask_credentials(location)} ({_reason(error)}): start "
-            f"PostgreSQL and create the database (make tracking-db), or set {ENV_PREFIX}TUNE_STORAGE in .env"
-        ) from None
+
+    for _ in range(CREATE_ATTEMPTS - 1):
+        try:
+            return build()
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            time.sleep(1.0)  # another worker is creating the tables
+    return build()
 
 
 def retry_callback() -> StaleCallback:
     """Optuna's callback that queues a trial whose worker died again, up to RETRIES times."""
     import optuna
 
-    with (
-        warnings.catch_warnings()
-    ):  # experimental since Optuna 2.8, and what its docs show for this
+    # Experimental since Optuna 2.8, and what its docs show for a worker that is lost.
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=RETRIES)
 

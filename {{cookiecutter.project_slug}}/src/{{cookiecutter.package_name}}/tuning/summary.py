@@ -63,7 +63,9 @@ def log_plots(study: optuna.Study, complete: int) -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        warnings.simplefilter("ignore", UserWarning)  # e.g. "importances will be equal" on few trials
+        warnings.simplefilter(
+            "ignore", UserWarning
+        )  # e.g. "importances will be equal" on few trials
         drawings: dict[str, Callable[[optuna.Study], Any]] = {
             "optimization_history": plots.plot_optimization_history
         }
