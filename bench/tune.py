@@ -31,7 +31,6 @@ from _project import package, project_parser, run_in_project
 def parameter_sets(count: int) -> list[dict[str, Any]]:
     """`count` fixed points of the shipped search space (drawn once by a seeded random sampler)."""
     import optuna
-
     from tumor_classifier.pipeline.params import load_params
     from tumor_classifier.settings import load_settings
     from tumor_classifier.tuning.objective import suggest
@@ -52,7 +51,9 @@ def searched(folder: Path, points: list[dict[str, Any]], workers: int, label: st
     from tumor_classifier.settings import load_settings
     from tumor_classifier.tuning.search import Search, run_search
 
-    os.environ["TUMOR_CLASSIFIER_TUNE_STORAGE"] = str(folder / f"{label}.log")  # the workers read it too
+    os.environ["TUMOR_CLASSIFIER_TUNE_STORAGE"] = str(
+        folder / f"{label}.log"
+    )  # the workers read it too
     settings = load_settings()
     search = Search.of(settings, load_params(settings.params_file))
     study = search.study()
@@ -66,7 +67,6 @@ def searched(folder: Path, points: list[dict[str, Any]], workers: int, label: st
 def bare(points: list[dict[str, Any]]) -> float:
     """Seconds of the objective alone on the points: no Optuna study, no MLflow."""
     import optuna
-
     from tumor_classifier.pipeline.params import load_params
     from tumor_classifier.pipeline.prepare import read_splits
     from tumor_classifier.settings import load_settings
@@ -91,7 +91,9 @@ def main() -> None:
     package(project)
     with tempfile.TemporaryDirectory() as folder:
         shipped = (project / "params.yaml").read_text()
-        unpruned = Path(folder) / "params.yaml"  # the same work in every search: no trial stops early
+        unpruned = (
+            Path(folder) / "params.yaml"
+        )  # the same work in every search: no trial stops early
         unpruned.write_text(shipped.replace("  pruner: median", "  pruner: none"))
         os.environ["TUMOR_CLASSIFIER_PARAMS_FILE"] = str(unpruned)
         os.environ["TUMOR_CLASSIFIER_LOG_LEVEL"] = "WARNING"
@@ -102,14 +104,18 @@ def main() -> None:
             times["2 workers"].append(searched(Path(folder), points, 2, f"two-{repeat}"))
             times["bare objective"].append(bare(points))
     median = {name: statistics.median(values) for name, values in times.items()}
-    print(f"{args.trials} trials, the same parameter sets in each search, medians of {args.repeat}:")
+    print(
+        f"{args.trials} trials, the same parameter sets in each search, medians of {args.repeat}:"
+    )
     for name, value in median.items():
         print(f"  {name:<15} {value:6.2f} s  ({value / args.trials * 1000:.0f} ms per trial)")
     speedup = median["1 worker"] / median["2 workers"]
     overhead = median["1 worker"] / median["bare objective"] - 1
     per_trial = (median["1 worker"] - median["bare objective"]) / args.trials * 1000
     print(f"2 workers vs 1: {speedup:.2f}x (goal >= 1.6x)")
-    print(f"Optuna + tracking vs the bare objective: +{overhead:.1%}, {per_trial:.0f} ms per trial (goal <= 10%)")
+    print(
+        f"Optuna + tracking vs the bare objective: +{overhead:.1%}, {per_trial:.0f} ms per trial (goal <= 10%)"
+    )
 
 
 if __name__ == "__main__":
