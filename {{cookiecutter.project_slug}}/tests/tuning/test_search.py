@@ -15,7 +15,7 @@ from {{ cookiecutter.package_name }}.tuning import TuneError, search
 from {{ cookiecutter.package_name }}.tuning.objective import Objective
 from {{ cookiecutter.package_name }}.tuning.search import Search, run_search
 from {{ cookiecutter.package_name }}.tuning.storage import open_storage
-from {{ cookiecutter.package_name }}.tuning.trials import RUN_ATTR, STATE_TAG, STUDY_TAG, TRIAL_TAG
+from {{ cookiecutter.package_name }}.tuning.trials import RUNS_ATTR, STATE_TAG, STUDY_TAG, TRIAL_TAG
 
 STATUS = {"COMPLETE": "FINISHED", "PRUNED": "KILLED", "FAIL": "FAILED"}
 
@@ -140,7 +140,7 @@ def test_a_trial_left_running_by_a_dead_worker_is_failed_and_retried(fresh: Sear
     abandoned.suggest_float("learning_rate", 0.05, 0.3, log=True)
     client = MlflowClient(fresh.settings.resolved_tracking_uri)
     orphan = client.create_run(fresh.experiment_id, tags={STUDY_TAG: fresh.name, TRIAL_TAG: "0"})
-    abandoned.set_user_attr(RUN_ATTR, orphan.info.run_id)
+    abandoned.set_user_attr(RUNS_ATTR, {"trial": 0, "run": orphan.info.run_id, "worker": None})
 
     resumed = run_search(fresh, trials=1, workers=1)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from typing import Any
 
 import numpy as np
@@ -30,22 +31,22 @@ def curve_metrics(y_true: pd.Series, proba: np.ndarray, classes: np.ndarray) -> 
 
 
 def classification_metrics(
-    y_true: pd.Series, proba: np.ndarray, classes: np.ndarray
+    y_true: pd.Series, proba: np.ndarray, classes: np.ndarray, only: Collection[str] = ()
 ) -> dict[str, float]:
-    """Accuracy, F1, ROC AUC and log loss from predicted class probabilities."""
+    """Accuracy, F1, ROC AUC and log loss from predicted class probabilities (or `only` those named)."""
     predicted = predicted_classes(proba, classes)
     binary = len(classes) == 2
-    curve = curve_metrics(y_true, proba, classes)
-    return {
-        "accuracy": curve["accuracy"],
-        "f1": float(metrics.f1_score(y_true, predicted, average="binary" if binary else "macro")),
-        "roc_auc": float(
+    scorers: dict[str, Callable[[], Any]] = {
+        "accuracy": lambda: metrics.accuracy_score(y_true, predicted),
+        "f1": lambda: metrics.f1_score(y_true, predicted, average="binary" if binary else "macro"),
+        "roc_auc": lambda: (
             metrics.roc_auc_score(y_true, proba[:, 1])
             if binary
             else metrics.roc_auc_score(y_true, proba, multi_class="ovr", labels=classes)
         ),
-        "log_loss": curve["log_loss"],
+        "log_loss": lambda: metrics.log_loss(y_true, proba, labels=classes),
     }
+    return {name: float(score()) for name, score in scorers.items() if not only or name in only}
 
 
 def rmse(y_true: pd.Series, predicted: np.ndarray) -> float:
@@ -53,22 +54,25 @@ def rmse(y_true: pd.Series, predicted: np.ndarray) -> float:
     return float(metrics.root_mean_squared_error(y_true, predicted))
 
 
-def regression_metrics(y_true: pd.Series, predicted: np.ndarray) -> dict[str, float]:
-    """RMSE, MAE and R² of predictions."""
-    return {
-        "rmse": rmse(y_true, predicted),
-        "mae": float(metrics.mean_absolute_error(y_true, predicted)),
-        "r2": float(metrics.r2_score(y_true, predicted)),
+def regression_metrics(
+    y_true: pd.Series, predicted: np.ndarray, only: Collection[str] = ()
+) -> dict[str, float]:
+    """RMSE, MAE and R² of predictions (or `only` those named)."""
+    scorers: dict[str, Callable[[], Any]] = {
+        "rmse": lambda: rmse(y_true, predicted),
+        "mae": lambda: metrics.mean_absolute_error(y_true, predicted),
+        "r2": lambda: metrics.r2_score(y_true, predicted),
     }
+    return {name: float(score()) for name, score in scorers.items() if not only or name in only}
 
 
 def model_metrics(
-    model: Any, features: pd.DataFrame, target: pd.Series, task: Task
+    model: Any, features: pd.DataFrame, target: pd.Series, task: Task, only: Collection[str] = ()
 ) -> dict[str, float]:
-    """Score a fitted scikit-learn model on labelled rows."""
+    """Score a fitted scikit-learn model on labelled rows: every metric of the task, or `only` those named."""
     if task == "classification":
-        return classification_metrics(target, model.predict_proba(features), model.classes_)
-    return regression_metrics(target, model.predict(features))
+        return classification_metrics(target, model.predict_proba(features), model.classes_, only)
+    return regression_metrics(target, model.predict(features), only)
 
 
 def score_test_split(model: Any, test: pd.DataFrame, params: Params) -> dict[str, float]:

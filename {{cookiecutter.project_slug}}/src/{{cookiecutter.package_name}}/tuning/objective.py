@@ -83,7 +83,7 @@ class Objective:
         for rounds in rounds_to_report(model_params.max_iter, self.params.tune.checkpoints):
             estimator.set_params(max_iter=rounds)
             model.fit(x_train, y_train)
-            score = model_metrics(model, x_val, y_val, task)[metric]
+            score = model_metrics(model, x_val, y_val, task, only=[metric])[metric]
             if on_checkpoint:
                 on_checkpoint(rounds, score)
             if trial is not None:

@@ -29,9 +29,8 @@ TRIAL_TAG = "optuna.trial"
 STATE_TAG = "optuna.state"
 ERROR_TAG = "optuna.error"
 RETRY_TAG = "optuna.retry_of"  # the trial number a retried trial repeats
-RUN_ATTR = "mlflow_run_id"  # trial user attributes: its run, the run of the worker that ran it
-WORKER_RUN_ATTR = "mlflow_worker_run_id"
-NUMBER_ATTR = "number"
+# A trial's user attribute (one write): its number, its run, and the run of the worker that ran it.
+RUNS_ATTR = "mlflow"
 ERROR_SHOWN = 500  # characters of an error kept in the tag
 
 
@@ -48,15 +47,14 @@ def tracked_objective(
         import mlflow
 
         tags = {PARENT_TAG: parent_run_id, STUDY_TAG: study, TRIAL_TAG: str(trial.number)}
-        retried = trial.user_attrs.get(NUMBER_ATTR)  # Optuna's retry copies the trial's attributes
+        retried = trial.user_attrs.get(RUNS_ATTR)  # Optuna's retry copies the trial's attributes
         if retried is not None:
-            tags[RETRY_TAG] = str(retried)
+            tags[RETRY_TAG] = str(retried["trial"])
         nested = mlflow.active_run() is not None  # in the search's own process (one worker)
         name = f"trial-{trial.number}"
         with tracked_run(name, tags=tags, experiment_id=experiment_id, nested=nested) as run:
-            trial.set_user_attr(NUMBER_ATTR, trial.number)
-            trial.set_user_attr(RUN_ATTR, run.run_id)
-            trial.set_user_attr(WORKER_RUN_ATTR, worker_run_id)
+            runs = {"trial": trial.number, "run": run.run_id, "worker": worker_run_id}
+            trial.set_user_attr(RUNS_ATTR, runs)
             value, pruned = _scored(objective, trial, run)
         if pruned is not None:
             raise pruned  # after the run ended KILLED: Optuna records the trial PRUNED
@@ -70,8 +68,10 @@ def _scored(
 ) -> tuple[float, optuna.TrialPruned | None]:
     """Run the objective inside the trial's run: its curve, its state tag, and how the run ends."""
     import optuna
+    from mlflow.entities import Param, RunTag
 
     metric, _ = objective.params.tuned_metric()
+    outcome = {STATE_TAG: "FAIL"}
 
     def checkpoint(rounds: int, score: float) -> None:
         run.log_metric(f"val_{metric}", score, step=rounds)
@@ -79,19 +79,22 @@ def _scored(
     try:
         value = objective(trial, on_checkpoint=checkpoint)
     except optuna.TrialPruned as error:
-        run.set_tags({STATE_TAG: "PRUNED"})
-        run.end_status = "KILLED"
+        outcome[STATE_TAG], run.end_status = "PRUNED", "KILLED"
         logger.info("trial {}: {}", trial.number, error)
         return float("nan"), error
     except BaseException as error:  # a failure (FAILED) or an interruption (KILLED)
-        run.set_tags({STATE_TAG: "FAIL", ERROR_TAG: describe(error)})
-        logger.warning("trial {} failed: {}", trial.number, describe(error))
+        outcome[ERROR_TAG] = describe(error)
+        logger.warning("trial {} failed: {}", trial.number, outcome[ERROR_TAG])
         raise
-    finally:
-        run.log_params(trial.params)
-    run.set_tags({STATE_TAG: "COMPLETE"})
-    logger.info("trial {}: {} {:.4g} with {}", trial.number, metric, value, trial.params)
-    return value, None
+    else:
+        outcome[STATE_TAG] = "COMPLETE"
+        logger.info("trial {}: {} {:.4g} with {}", trial.number, metric, value, trial.params)
+        return value, None
+    finally:  # the parameters Optuna proposed and the outcome, in one write
+        run.write(
+            params=[Param(name, str(chosen)) for name, chosen in trial.params.items()],
+            tags=[RunTag(key, text) for key, text in outcome.items()],
+        )
 
 
 def describe(error: BaseException) -> str:
@@ -103,12 +106,13 @@ def describe(error: BaseException) -> str:
 
 def end_abandoned_runs(client: MlflowClient, trial: FrozenTrial, reason: str) -> None:
     """End the runs of a trial whose worker is gone: the trial's (FAIL) and, in team mode, the worker's."""
-    run_id = trial.user_attrs.get(RUN_ATTR)
+    runs = trial.user_attrs.get(RUNS_ATTR) or {}
+    run_id = runs.get("run")
     if run_id and client.get_run(run_id).info.status == "RUNNING":
         client.set_tag(run_id, STATE_TAG, "FAIL")
         client.set_tag(run_id, ERROR_TAG, reason)
         client.set_terminated(run_id, "KILLED")
-    worker = trial.user_attrs.get(WORKER_RUN_ATTR)
+    worker = runs.get("worker")
     if worker and client.get_run(worker).info.status == "RUNNING":
         client.set_tag(worker, ERROR_TAG, f"worker lost during trial {trial.number}: {reason}")
         client.set_terminated(worker, "KILLED")
