@@ -38,7 +38,13 @@ def classification_metrics(
     binary = len(classes) == 2
     scorers: dict[str, Callable[[], Any]] = {
         "accuracy": lambda: metrics.accuracy_score(y_true, predicted),
-        "f1": lambda: metrics.f1_score(y_true, predicted, average="binary" if binary else "macro"),
+        # Binary: the second class (in sorted order, as ROC AUC takes it) is the positive one, whatever
+        # the labels are (0/1, "no"/"yes").
+        "f1": lambda: (
+            metrics.f1_score(y_true, predicted, average="binary", pos_label=classes[1])
+            if binary
+            else metrics.f1_score(y_true, predicted, average="macro")
+        ),
         "roc_auc": lambda: (
             metrics.roc_auc_score(y_true, proba[:, 1])
             if binary
