@@ -166,6 +166,25 @@ def test_a_date_column_is_refused_not_turned_into_categories(tmp_path: Path) -> 
         read_source(data, tmp_path)
 
 
+@pytest.mark.parametrize(
+    "dates", [["2024-01-01", "2024-02-29"], ["2024-01-01 08:00", "2024-01-01T09:30:15"]]
+)
+def test_dates_written_as_text_in_a_csv_are_refused_too(tmp_path: Path, dates: list[str]) -> None:
+    """ISO dates or times in a CSV column are dates, not categories: refused with what to derive."""
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "day": [*dates, None], "label": [0, 1, 0]})
+    data = write_own(tmp_path, frame)
+    with pytest.raises(PipelineError, match=r"column 'day' holds dates or times written as text"):
+        read_source(data, tmp_path)
+
+
+def test_text_that_only_starts_like_a_date_stays_a_category(tmp_path: Path) -> None:
+    """Codes such as "2024-01-01-A" are not dates: the column is text with categories."""
+    frame = pd.DataFrame(
+        {"x": [1.0, 2.0], "batch": ["2024-01-01-A", "2024-01-02-B"], "label": [0, 1]}
+    )
+    assert list(read_source(write_own(tmp_path, frame), tmp_path)["batch"]) == list(frame["batch"])
+
+
 def test_a_column_name_given_twice_is_refused_not_renamed(tmp_path: Path) -> None:
     """A CSV header naming a column twice is refused (pandas would read the second as `x.1`)."""
     (tmp_path / "datasets").mkdir()

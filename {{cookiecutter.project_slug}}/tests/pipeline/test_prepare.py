@@ -67,9 +67,13 @@ def test_a_target_with_one_class_is_refused(tmp_path: Path, params: Params) -> N
         run_on(tmp_path, frame, own_params(params))
 
 
-def test_too_few_rows_to_split_are_refused(tmp_path: Path, params: Params) -> None:
-    """A one-row file never yields an empty test split: it is refused, and nothing is written."""
-    frame = pd.DataFrame({"x": [1.0], "label": [2.5]})
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_too_few_rows_to_split_are_refused(tmp_path: Path, params: Params, task: str) -> None:
+    """A one-row file never yields an empty test split: refused as too few rows, nothing written.
+
+    Its one row also has one class only, but too few rows is the reason to give.
+    """
+    frame = pd.DataFrame({"x": [1.0], "label": [2]})
     with pytest.raises(PipelineError, match=r"own\.csv: 1 distinct rows are too few"):
-        run_on(tmp_path, frame, own_params(params, "regression"))
+        run_on(tmp_path, frame, own_params(params, task))
     assert not (tmp_path / "data" / "prepared").exists()

@@ -27,6 +27,9 @@ DATASETS = "datasets"
 PARQUET = (".parquet", ".pq")
 # The estimator bins a text column's categories: it takes at most this many distinct values in one column.
 MAX_CATEGORIES = 255
+# A text column whose values all look like ISO dates or times (checked on this many) holds dates, not categories.
+DATE_SAMPLE = 200
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
 SUFFIXES = (".csv", *PARQUET)
 
 
@@ -79,6 +82,11 @@ def column_problem(values: pd.Series) -> str | None:
         )
     if pd.api.types.is_numeric_dtype(kind):
         return None
+    if _dates_as_text(values):
+        return (
+            "holds dates or times written as text, which the model does not take: derive numbers from "
+            "it (e.g. a day of week, an age in days) into new columns, and drop it"
+        )
     distinct = values.nunique(dropna=True)
     if distinct > MAX_CATEGORIES:
         return (
@@ -86,6 +94,15 @@ def column_problem(values: pd.Series) -> str | None:
             "categories in a column: drop it (an id or free text), or group its values"
         )
     return None
+
+
+def _dates_as_text(values: pd.Series) -> bool:
+    """True when every value of a text column reads as an ISO date or time (2024-01-31, 2024-01-31T08:00)."""
+    present = values.dropna().astype(str).head(DATE_SAMPLE)
+    if present.empty or not present.str.match(ISO_DATE).all():
+        return False
+    parsed = pd.to_datetime(present, errors="coerce", format="ISO8601")
+    return bool(parsed.notna().all())
 
 
 def repeated_columns(path: Path) -> list[str]:
@@ -136,7 +153,10 @@ def read_source(data: DataParams, root: Path) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise PipelineError(f"{path}: the file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as error:
-        raise PipelineError(f"{path}: not a readable {path.suffix} file ({error})") from None
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][
+            :200
+        ]  # pyarrow: pages
+        raise PipelineError(f"{path}: not a readable {path.suffix} file ({reason})") from None
     if repeated:
         raise PipelineError(
             f"{path}: column '{repeated[0][:60]}' appears more than once: give each column its own name"

@@ -50,15 +50,17 @@ def split_dataset(
 def check_splittable(frame: pd.DataFrame, params: Params) -> None:
     """Refuse data a model cannot be trained and judged on: a lone class, too few rows to split."""
     source, target = params.data.source, params.data.target
+    if (
+        len(frame.drop_duplicates()) < MIN_ROWS
+    ):  # first: one row has one class, but too few is the cause
+        raise PipelineError(
+            f"{source}: {len(frame.drop_duplicates())} distinct rows are too few to train, validate "
+            f"and test on: at least {MIN_ROWS} are needed"
+        )
     if params.task == "classification" and frame[target].nunique() < 2:
         raise PipelineError(
             f"{source}: target column '{target}' has one class only "
             f"({str(frame[target].iloc[0])[:40]!r}): a classifier needs rows of two classes or more"
-        )
-    if len(frame.drop_duplicates()) < MIN_ROWS:
-        raise PipelineError(
-            f"{source}: {len(frame.drop_duplicates())} distinct rows are too few to train, validate "
-            f"and test on: at least {MIN_ROWS} are needed"
         )
 
 
