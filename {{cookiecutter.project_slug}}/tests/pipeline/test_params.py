@@ -66,7 +66,7 @@ def test_unreadable_files_fail_clearly(tmp_path: Path) -> None:
         load_params(tmp_path / "params.yaml")
     broken = tmp_path / "broken.yaml"
     broken.write_text("model: [unclosed\n")
-    with pytest.raises(PipelineError, match=r"broken\.yaml: not valid YAML"):
+    with pytest.raises(PipelineError, match=r"broken\.yaml, line 2: not valid YAML"):
         load_params(broken)
 
 
@@ -180,8 +180,22 @@ def test_a_key_given_twice_is_refused_by_name(tmp_path: Path) -> None:
     path = tmp_path / "params.yaml"
     text = PARAMS_FILE.read_text()
     path.write_text(text + "gate:\n  tolerance: 0.5\n")
-    with pytest.raises(PipelineError, match=r"key 'gate' is given twice \(lines \d+ and \d+\)"):
+    with pytest.raises(
+        PipelineError, match=r"key 'gate' is given twice \(lines \d+ and \d+\): keep one$"
+    ) as error:
         load_params(path)
+    assert "unicode string" not in str(error.value), "no PyYAML context quoting the input"
+
+
+def test_a_long_file_without_aliases_is_not_called_an_alias_bomb(tmp_path: Path) -> None:
+    """Thousands of values written out are a long file, not aliases: they load (then the keys are judged)."""
+    path = tmp_path / "params.yaml"
+    extra = "".join(f"  k{number}: {number}\n" for number in range(6_000))
+    path.write_text(PARAMS_FILE.read_text() + "extra:\n" + extra)
+    with pytest.raises(PipelineError) as error:
+        load_params(path)
+    assert "aliases" not in str(error.value)
+    assert "extra" in str(error.value), "the unknown key is named"
 
 
 def test_merge_keys_and_modest_aliases_still_load(tmp_path: Path) -> None:

@@ -48,6 +48,16 @@ def test_a_spool_file_reads_back_merged_and_skips_a_torn_last_line(tmp_path: Pat
     assert spool.records == 3
 
 
+def test_a_damaged_spool_line_is_one_error_naming_the_file_and_line(tmp_path: Path) -> None:
+    """A line edited by hand (a metric value that is not a number) is refused by file and line."""
+    spool = Spool(tmp_path, "run1")
+    spool.write(params=[Param("lr", "0.1")])
+    with spool.path.open("a") as stream:
+        stream.write(json.dumps({"metrics": [["m", "abc", 1700000000000, 0]]}) + "\n")
+    with pytest.raises(SpoolError, match=r"run1\.jsonl, line 2: not a spool record"):
+        RunReplay.read(spool.path)
+
+
 def test_sync_replays_each_point_once_sets_the_status_and_is_idempotent(
     experiment: str, client: MlflowClient, tmp_path: Path
 ) -> None:

@@ -65,12 +65,23 @@ def load_yaml(text: str, source: str) -> Any:
         root = loader.get_single_node()
         if root is None:
             return None
-        if expanded_size(root) > MAX_VALUES:
+        sizes: dict[int, int] = {}
+        # Many values written out are only a long file; many more values than nodes are aliases at work.
+        if expanded_size(root, sizes) > MAX_VALUES and sizes[id(root)] > 2 * len(sizes):
             raise PipelineError(
                 f"{source}: its aliases (*name) expand to more than {MAX_VALUES} values: write the "
                 "values out instead of nesting anchors"
             )
         return loader.construct_document(root)
+    except (
+        yaml.MarkedYAMLError
+    ) as error:  # the problem and its line, without PyYAML's quote of the input
+        mark = error.problem_mark or error.context_mark
+        where = f", line {mark.line + 1}" if mark else ""
+        problem = (error.problem or error.context or "").strip()[:MESSAGE_LIMIT]
+        if "is given twice" in problem:
+            raise PipelineError(f"{source}: {problem}") from None
+        raise PipelineError(f"{source}{where}: not valid YAML: {problem}") from None
     except yaml.YAMLError as error:
         raise PipelineError(f"{source}: not valid YAML: {str(error)[:MESSAGE_LIMIT]}") from None
     finally:

@@ -89,19 +89,29 @@ class RunReplay:
     def read(cls, path: Path) -> RunReplay:
         """Merge a spool file's records; a last line cut off by a crash is skipped."""
         replay = cls(path.stem)
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             try:
                 record = json.loads(line)
             except json.JSONDecodeError:
                 continue  # only the last write can be torn: the lines before it are whole
-            replay.params.update(record.get("params", {}))
-            replay.tags.update(record.get("tags", {}))
-            replay.metrics.extend(
-                Metric(k, float(v), int(t), int(s)) for k, v, t, s in record.get("metrics", [])
-            )
-            replay.status = record.get("status", replay.status)
-            replay.end_time = record.get("end_time", replay.end_time)
+            try:
+                replay.merge(record)
+            except (AttributeError, TypeError, ValueError) as error:  # edited or damaged by hand
+                raise SpoolError(
+                    f"{path}, line {number}: not a spool record ({error}): fix or delete the line, "
+                    "then make tracking-sync again"
+                ) from None
         return replay
+
+    def merge(self, record: dict[str, Any]) -> None:
+        """Add one spool record: params and tags (the last value wins), metric points, the end."""
+        self.params.update(record.get("params", {}))
+        self.tags.update(record.get("tags", {}))
+        self.metrics.extend(
+            Metric(k, float(v), int(t), int(s)) for k, v, t, s in record.get("metrics", [])
+        )
+        self.status = record.get("status", self.status)
+        self.end_time = record.get("end_time", self.end_time)
 
 
 @dataclass(frozen=True)
