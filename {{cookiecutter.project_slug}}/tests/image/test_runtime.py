@@ -62,14 +62,16 @@ def test_image_builder_is_a_command_with_options(bin_dir: Path) -> None:
     assert builder("buildah --storage-driver vfs") == ("buildah", "--storage-driver", "vfs")
 
 
-def test_an_engine_that_cannot_work_here_is_passed_over_or_refused(bin_dir: Path) -> None:
+def test_an_engine_that_cannot_work_here_is_passed_over_or_refused(
+    bin_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """A docker client without its daemon is skipped for the next engine, or refused with what it said.
 
     The check comes first, before the wheelhouse download that used to fail with an empty reason.
     """
     install_engine(bin_dir, "docker", mode="nodaemon")
     with pytest.raises(
-        ImageError, match=r"docker: Cannot connect to the Docker daemon.*start its daemon"
+        ImageError, match=r"docker \(Cannot connect to the Docker daemon.*Start its daemon"
     ):
         builder()
     with pytest.raises(ImageError, match=r"Cannot connect to the Docker daemon"):
@@ -77,6 +79,8 @@ def test_an_engine_that_cannot_work_here_is_passed_over_or_refused(bin_dir: Path
     install_engine(bin_dir, "buildah")
     assert builder() == ("buildah",)
     assert [call["args"] for call in calls(bin_dir)][-1] == ["version"], "buildah was asked first"
+    assert "docker (Cannot connect to the Docker daemon" in caplog.text, "says why not docker"
+    assert "using buildah" in caplog.text
 
 
 def test_no_engine_on_path_says_what_to_install(bin_dir: Path) -> None:

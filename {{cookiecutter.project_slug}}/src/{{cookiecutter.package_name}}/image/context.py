@@ -164,6 +164,8 @@ def run(
         stderr=None if show else subprocess.PIPE,
     )
     if check and completed.returncode != 0:
-        output = "" if show else (completed.stderr or completed.stdout or "")[-3000:]
-        raise ImageError(f"{' '.join(command[:3])} failed ({completed.returncode}):\n{output}")
+        said = (
+            "its output is above" if show else (completed.stderr or completed.stdout or "")[-3000:]
+        )
+        raise ImageError(f"{' '.join(command[:3])} failed ({completed.returncode}): {said.strip()}")
     return completed

@@ -16,6 +16,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from loguru import logger
+
 from ..files import write_json_atomically
 from ..names import DISTRIBUTION, ENV_PREFIX
 from ..net import HealthTimeoutError, wait_for_health
@@ -52,17 +54,19 @@ def builder(preferred: str | None = None) -> tuple[str, ...]:
     without its daemon is refused at once, with what it said.
     """
     candidates = [shlex.split(preferred)] if preferred else [[tool] for tool in BUILDERS]
-    refusals = []
+    refusals: list[str] = []
     for command in candidates:
         if not command or not shutil.which(command[0]):
             continue
         refusal = _refusal(tuple(command))
         if refusal is None:
+            for skipped in refusals:  # say why the first choice is not the one used
+                logger.warning("{} cannot build here: using {}", skipped, command[0])
             return tuple(command)
-        refusals.append(f"{command[0]}: {refusal}")
+        refusals.append(f"{command[0]} ({refusal})")
     if refusals:
         raise ImageError(
-            f"no image tool can build here ({'; '.join(refusals)}): start its daemon, or set "
+            f"no image tool can build here: {'; '.join(refusals)}. Start its daemon, or set "
             "IMAGE_BUILDER to one that works (podman, or buildah needs none)"
         )
     wanted = preferred or " or ".join(BUILDERS)

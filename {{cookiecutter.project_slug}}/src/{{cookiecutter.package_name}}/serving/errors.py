@@ -31,7 +31,8 @@ def describe_invalid(problems: Sequence[Any]) -> tuple[str, str | None]:
     where = [str(part) for part in problems[0].get("loc", ()) if part != "body"]
     message = f"{'.'.join(where) or 'body'}: {problems[0].get('msg', 'invalid')}"
     if len(problems) > 1:
-        message += f" (and {len(problems) - 1} more problems)"
+        # Validation may stop at the first bad chunk of rows: the count is a lower bound.
+        message += f" (and at least {len(problems) - 1} more problems)"
     return message, where[-1] if where else None
 
 
