@@ -156,3 +156,31 @@ def test_rows_with_other_columns_are_left_out_and_named(
     assert warned, "the check says what it left out"
     assert "40 logged rows" in warned[0]
     assert "version 4: 40" in warned[0]
+
+
+def test_the_summary_and_reports_name_only_the_judged_versions(
+    settings: Settings, params: Params, prepared: pd.DataFrame
+) -> None:
+    """Versions whose rows were all left out are not named as checked; the reports say what was left out."""
+    target = params.data.target
+    renamed = prepared.rename(columns={prepared.columns[0]: "old_feature"})
+    old = write_log(settings, renamed.head(30), target, version="1")  # served before a retraining
+    old.rename(old.with_name("worker-2.jsonl"))
+    one = write_log(settings, renamed.head(1), target, version="3")
+    one.rename(one.with_name("worker-3.jsonl"))
+    write_log(settings, prepared.head(250), target, version="4")
+
+    summary = check(settings, params)
+
+    assert summary.versions == {"4": 250}
+    checked = "Checked 250 logged rows (model version 4) against the training split."
+    assert checked in summary.describe().splitlines()
+    numbers = json.loads(summary.summary.read_text())
+    assert numbers["versions"] == {"4": 250}
+    assert numbers["not_judged"]["rows"] == 31
+    assert numbers["not_judged"]["versions"] == {"1": 30, "3": 1}
+    assert "feature columns of the training data" in numbers["not_judged"]["reason"]
+    page = summary.report.read_text()
+    assert "250 logged rows (model version 4," in page
+    assert "Not judged: 31 logged rows whose columns are not the" in page
+    assert "(version 1: 30, version 3: 1)" in page

@@ -24,7 +24,7 @@ REFERENCE = pd.DataFrame(
 )
 
 
-def judged(log: RequestLog, folder: Path) -> DriftSummary:
+def judged(log: RequestLog, folder: Path, not_judged: dict[str, int] | None = None) -> DriftSummary:
     """The verdict on the log against REFERENCE, its reports to be written in `folder`."""
     features = [
         compare_column(name, REFERENCE[name], log.features[name], 0.2)
@@ -35,12 +35,13 @@ def judged(log: RequestLog, folder: Path) -> DriftSummary:
         summary=folder / "drift.json",
         rows=len(log.predictions),
         version=None,
-        versions=log.versions,
+        versions=log.judged,
         features=tuple(features),
         prediction=compare_column(
             "prediction", REFERENCE["y"], log.predictions, 0.2, "categorical"
         ),
         limits=MonitorParams(),
+        not_judged=not_judged or {},
     )
 
 
@@ -84,11 +85,34 @@ def test_the_json_holds_the_verdict_and_every_column(tmp_path: Path) -> None:
     assert (numbers["verdict"], numbers["drifted"], numbers["rows"]) == ("drift", 1, 200)
     assert (numbers["psi_limit"], numbers["max_drifted"], numbers["skipped_lines"]) == (0.2, 0, 1)
     assert numbers["first"] == numbers["last"] == "2026-11-26T07:00:00.123000+00:00"
+    assert numbers["versions"] == {"3": 200}
+    assert numbers["not_judged"] == {"rows": 0, "versions": {}, "reason": None}
     assert set(numbers["features"]) == {"size", "plan <b>"}
     assert numbers["features"]["size"]["drifted"]
     assert (
         numbers["features"]["size"]["logged_mean"] > numbers["features"]["size"]["reference_mean"]
     )
+
+
+def test_both_reports_say_which_rows_were_not_judged_and_why(tmp_path: Path) -> None:
+    """Rows left out for their columns are counted per version, with the reason, in the page and the JSON."""
+    log = shifted_log(tmp_path)
+    verdict = judged(log, tmp_path / "reports", not_judged={"1": 331, "3": 1})
+
+    write_reports(verdict, log, REFERENCE, "y")
+
+    page = verdict.report.read_text(encoding="utf-8")
+    assert "200 logged rows (model version 3," in page
+    assert "Not judged: 332 logged rows whose columns are not the 2 feature columns" in page
+    assert "(version 1: 331, version 3: 1): a model trained on other columns served them." in page
+    numbers = json.loads(verdict.summary.read_text())
+    assert numbers["versions"] == {"3": 200}
+    assert numbers["not_judged"] == {
+        "rows": 332,
+        "versions": {"1": 331, "3": 1},
+        "reason": "their columns are not the 2 feature columns of the training data: "
+        "a model trained on other columns served them",
+    }
 
 
 def test_a_log_without_times_has_no_window(tmp_path: Path) -> None:

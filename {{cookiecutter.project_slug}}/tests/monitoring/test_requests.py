@@ -23,10 +23,28 @@ def test_reader_skips_cut_lines_and_filters_versions(tmp_path: Path) -> None:
     assert sorted(everything.features["x"]) == [1.0, 2.0, 3.0]
     assert everything.skipped == 1
     assert everything.versions == {"2": 1, "3": 2}
+    assert everything.judged == {"2": 1, "3": 2}
 
     version_3 = read_request_log(tmp_path, version="3")
     assert list(version_3.predictions) == [0, 1]
     assert version_3.versions == {"2": 1, "3": 2}, "the versions seen are the whole log's"
+    assert version_3.judged == {"3": 2}, "the versions kept are the filter's"
+
+
+def test_rows_with_other_columns_are_counted_not_kept(tmp_path: Path) -> None:
+    """With the model's columns given, other rows count per version, and only the kept ones are judged."""
+    (tmp_path / "1.jsonl").write_text(
+        record({"old": 1.0}, 0, version="1")
+        + record({"x": 2.0, "old": 1.0}, 1, version="3")
+        + record({"x": 3.0}, 1, version="4")
+    )
+
+    log = read_request_log(tmp_path, columns=["x"])
+
+    assert log.features["x"].tolist() == [3.0]
+    assert log.versions == {"1": 1, "3": 1, "4": 1}
+    assert log.other_columns == {"1": 1, "3": 1}
+    assert log.judged == {"4": 1}
 
 
 def test_a_feature_never_logged_reads_as_missing(tmp_path: Path) -> None:

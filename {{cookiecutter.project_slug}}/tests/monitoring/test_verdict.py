@@ -22,6 +22,7 @@ def summary(
     max_drifted: int = 0,
     version: str | None = None,
     folder: Path = Path("/reports"),
+    not_judged: dict[str, int] | None = None,
 ) -> DriftSummary:
     """A verdict on these feature columns, with a prediction of the given PSI."""
     return DriftSummary(
@@ -33,6 +34,7 @@ def summary(
         features=tuple(features),
         prediction=column("prediction", prediction),
         limits=MonitorParams(max_drifted=max_drifted),
+        not_judged=not_judged or {},
     )
 
 
@@ -75,7 +77,7 @@ def test_the_headline_names_five_columns_at_most() -> None:
     ("version", "text"), [(None, "model versions 2, 3"), ("3", "model version 3")]
 )
 def test_the_versions_checked_are_named(version: str | None, text: str) -> None:
-    """The versions behind the rows: the one asked for, or every version in the log."""
+    """The versions behind the rows judged: the one asked for, or every version judged."""
     assert summary([column("age", 0.1)], version=version).versions_text() == text
 
 
@@ -89,3 +91,14 @@ def test_describe_shows_the_report_relative_to_the_current_folder(
 
     assert lines[1] == "Checked 1,234 logged rows (model versions 2, 3) against the training split."
     assert lines[2] == "Report: reports/drift.html (numbers: reports/drift.json)"
+
+
+def test_the_rows_not_judged_are_named_with_their_versions() -> None:
+    """Rows left out for their columns are counted per version; none left out says nothing."""
+    verdict = summary([column("age", 0.1)], not_judged={"1": 331, "3": 1})
+
+    assert verdict.not_judged_text() == (
+        "not judged: 332 logged rows whose columns are not the 1 feature columns of the training "
+        "data (version 1: 331, version 3: 1): a model trained on other columns served them"
+    )
+    assert summary([column("age", 0.1)]).not_judged_text() == ""

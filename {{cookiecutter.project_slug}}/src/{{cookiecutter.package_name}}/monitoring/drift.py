@@ -25,7 +25,13 @@ from ..pipeline.prepare import read_splits
 from ..serving.request_log import log_files, log_folder
 from ..settings import Settings
 from .report import write_reports
-from .requests import PREDICTION, RequestLog, logged_column, read_request_log
+from .requests import (
+    PREDICTION,
+    RequestLog,
+    describe_other_columns,
+    logged_column,
+    read_request_log,
+)
 from .stats import ColumnDrift, Kind, compare_column
 from .verdict import DriftSummary
 
@@ -82,10 +88,11 @@ def check(settings: Settings, params: Params, version: str | None = None) -> Dri
         summary=out / "drift.json",
         rows=len(log.predictions),
         version=version,
-        versions=log.versions,
+        versions=log.judged,
         features=tuple(features),
         prediction=prediction,
         limits=params.monitor,
+        not_judged=log.other_columns,
     )
     write_reports(summary, log, reference, target)
     logger.info("{}", summary.headline())
@@ -116,15 +123,6 @@ def _enough_rows(
             f"(it samples them at {SAMPLING}) or lower monitor.min_rows in params.yaml"
         )
     return log
-
-
-def describe_other_columns(other: dict[str, int], columns: int) -> str:
-    """What the check left out: rows whose columns are not the training data's, per version."""
-    per_version = ", ".join(f"version {name}: {count}" for name, count in other.items())
-    return (
-        f"not judged: {sum(other.values())} logged rows whose columns are not the {columns} feature "
-        f"columns of the training data ({per_version}): a model trained on other columns served them"
-    )
 
 
 def _training_split(settings: Settings, target: str) -> pd.DataFrame:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..files import write_atomically, write_json_atomically
 from ..names import PROJECT_NAME
-from .requests import PREDICTION, RequestLog, logged_column, window
+from .requests import OTHER_COLUMNS_REASON, PREDICTION, RequestLog, logged_column, window
 from .stats import ColumnDrift, bin_categorical, numbers
 from .verdict import DriftSummary
 
@@ -61,11 +61,22 @@ def summary_json(summary: DriftSummary, log: RequestLog) -> dict[str, Any]:
         "skipped_lines": log.skipped,
         "version": summary.version,
         "versions": summary.versions,
+        "not_judged": not_judged_json(summary),
         "first": first,
         "last": last,
         "features": {column.name: column.as_json() for column in summary.features},
         "prediction": summary.prediction.as_json(),
     }
+
+
+def not_judged_json(summary: DriftSummary) -> dict[str, Any]:
+    """The logged rows left out: how many, per model version, and why (null when none was)."""
+    rows = sum(summary.not_judged.values())
+    reason = (
+        f"their columns are not the {len(summary.features)} feature columns of the training data: "
+        f"{OTHER_COLUMNS_REASON}"
+    )
+    return {"rows": rows, "versions": summary.not_judged, "reason": reason if rows else None}
 
 
 def draw_column(column: ColumnDrift, reference: pd.Series, logged: pd.Series) -> Figure:
@@ -176,15 +187,17 @@ def _rows_and_figures(
 
 
 def _what_was_read(summary: DriftSummary, log: RequestLog, reference: pd.DataFrame) -> str:
-    """The sentence under the verdict: rows, versions, time window, lines skipped, when written."""
+    """The sentence under the verdict: rows, versions, time window, what was skipped, when written."""
     logged = window(log)
     during = f", {logged[0]:%Y-%m-%d %H:%M} to {logged[1]:%Y-%m-%d %H:%M} UTC" if logged else ""
     lines = f"{log.skipped} line{'s' if log.skipped != 1 else ''}"
     skipped = f" {lines} cut short (a worker stopped mid-write) skipped." if log.skipped else ""
+    left_out = summary.not_judged_text()
+    not_judged = f" {html.escape(left_out[0].upper() + left_out[1:])}." if left_out else ""
     written = datetime.now(tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (
         f"{summary.rows:,} logged rows ({html.escape(summary.versions_text())}{during}) against the\n"
-        f"{len(reference):,} rows of the training split.{skipped} Written {written}."
+        f"{len(reference):,} rows of the training split.{skipped}{not_judged} Written {written}."
     )
 
 

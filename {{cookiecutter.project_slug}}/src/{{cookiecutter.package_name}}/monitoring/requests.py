@@ -12,6 +12,8 @@ import pandas as pd
 from ..serving.request_log import log_files, records
 
 PREDICTION = "prediction"  # the predictions' column, in the check as in each logged record
+# Why rows with other columns are not judged; drift.json gives it with their count.
+OTHER_COLUMNS_REASON = "a model trained on other columns served them"
 
 
 class RequestLog(NamedTuple):
@@ -24,6 +26,7 @@ class RequestLog(NamedTuple):
     skipped: int  # lines that are not a whole record (a worker stopped mid-write)
     # Rows not judged, per version, because their columns are not the model's (served before a retraining).
     other_columns: dict[str, int]
+    judged: dict[str, int]  # rows kept (the rows the check judges) per model version
 
 
 def read_request_log(
@@ -60,6 +63,7 @@ def _frames(
     """The kept records as the check's frames."""
     features = [record["features"] for record in kept]
     times = pd.Series([record.get("time") for record in kept], dtype=object)
+    judged = Counter(str(record.get("version")) for record in kept)
     return RequestLog(
         pd.DataFrame.from_records(features) if features else pd.DataFrame(),
         pd.Series([record[PREDICTION] for record in kept], dtype=object),
@@ -67,6 +71,16 @@ def _frames(
         versions,
         skipped,
         other,
+        dict(sorted(judged.items())),
+    )
+
+
+def describe_other_columns(other: dict[str, int], columns: int) -> str:
+    """What the check left out: rows whose columns are not the training data's, per version."""
+    per_version = ", ".join(f"version {name}: {count}" for name, count in other.items())
+    return (
+        f"not judged: {sum(other.values())} logged rows whose columns are not the {columns} feature "
+        f"columns of the training data ({per_version}): {OTHER_COLUMNS_REASON}"
     )
 
 

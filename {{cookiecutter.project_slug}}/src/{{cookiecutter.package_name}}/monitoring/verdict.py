@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..pipeline.params import MonitorParams
+from .requests import describe_other_columns
 from .stats import ColumnDrift
 
 
@@ -20,10 +21,12 @@ class DriftSummary:
     summary: Path
     rows: int
     version: str | None
-    versions: dict[str, int] = field(hash=False)
+    versions: dict[str, int] = field(hash=False)  # rows judged per model version
     features: tuple[ColumnDrift, ...]
     prediction: ColumnDrift
     limits: MonitorParams
+    # Rows left out per model version: their columns are not the training data's.
+    not_judged: dict[str, int] = field(default_factory=dict, hash=False)
 
     @property
     def columns(self) -> list[ColumnDrift]:
@@ -57,11 +60,17 @@ class DriftSummary:
         return f"No drift: no column has a PSI above {limit:g} (largest: {top.name} {top.psi:.2f})"
 
     def versions_text(self) -> str:
-        """Which model versions answered the rows checked ("model version 3", "model versions 2, 3")."""
+        """Which model versions answered the rows judged ("model version 3", "model versions 2, 3")."""
         if self.version is not None:
             return f"model version {self.version}"
         names = list(self.versions)
         return f"model version{'s' if len(names) > 1 else ''} {', '.join(names)}"
+
+    def not_judged_text(self) -> str:
+        """The rows left out, how many of which versions and why; empty when every row was judged."""
+        if not self.not_judged:
+            return ""
+        return describe_other_columns(self.not_judged, len(self.features))
 
     def describe(self) -> str:
         """A few lines for the terminal: the verdict, what was checked, where the report is."""
