@@ -66,6 +66,22 @@ def test_rollback_walks_back_and_is_not_undone_by_the_next_deploy(fresh_registry
         promote(fresh_registry, params, version="99")
 
 
+def test_a_version_promoted_twice_is_rolled_back_everywhere(fresh_registry: Settings) -> None:
+    """History A, B, A: rolling back A serves B, and `previous` never names the rolled-back A."""
+    registry = Registry.open(fresh_registry)
+    params = shipped_params()
+    first, _ = promote(fresh_registry, params)
+    second = newest_version(fresh_registry)
+    promote(fresh_registry, params, version=second)
+    promote(fresh_registry, params, version=first)
+    assert aliases(fresh_registry) == {"champion": first, "previous": second}
+
+    assert rollback(registry) == second
+    assert aliases(fresh_registry) == {"champion": second}
+    with pytest.raises(PromotionError, match="nothing to roll back to"):
+        rollback(registry)
+
+
 def test_an_interrupted_promotion_is_completed_by_the_next_command(
     fresh_registry: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

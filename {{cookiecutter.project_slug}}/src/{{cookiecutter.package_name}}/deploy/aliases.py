@@ -225,11 +225,14 @@ def rollback(registry: Registry) -> str:
         raise PromotionError(
             f"{registry.name} has no '{CHAMPION}' to roll back from: run `make deploy` first"
         )
-    if len(state.history) < 2:
+    # The champions before this one, without this one (a version promoted twice is rolled back everywhere).
+    earlier = [v for v in state.history[:-1] if v != current]
+    earlier = [v for i, v in enumerate(earlier) if i == 0 or earlier[i - 1] != v]
+    if not earlier:
         raise PromotionError(_nothing_before(registry.name, current, state.rolled_back))
     # Tagged first: if the moves below are interrupted, the next command completes the rollback.
     registry.mark_rolled_back(current)
-    back = DeployState(state.versions, state.rolled_back | {current}, state.history[:-1])
+    back = DeployState(state.versions, state.rolled_back | {current}, tuple(earlier))
     registry.move(state, back)
     logger.warning("rolled back {}: {} -> {}", registry.name, current, back.champion)
     return str(back.champion)
