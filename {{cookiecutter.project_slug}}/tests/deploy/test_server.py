@@ -26,6 +26,7 @@ from {{ cookiecutter.package_name }}.deploy.smoke import score
 from {{ cookiecutter.package_name }}.model.load import resolve_version
 from {{ cookiecutter.package_name }}.names import ENV_PREFIX
 from {{ cookiecutter.package_name }}.net import free_port, request_json
+from {{ cookiecutter.package_name }}.serving.plan import Plan
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.tracking.registry import Registry
 
@@ -43,6 +44,17 @@ def deployed(trained_project: Settings) -> Settings:
 def champion_version(settings: Settings) -> str:
     """The version the champion alias points at."""
     return resolve_version(settings, "champion", None)
+
+
+def test_the_next_plan_is_newer_than_any_worker_applied(settings: Settings) -> None:
+    """A plan file written back to an older generation by hand: the next plan still outnumbers the workers'."""
+    paths = ServerPaths.of(settings)
+    paths.reports_dir.mkdir(parents=True)
+    Plan(7, "1", None, 0.0).write(paths.plan_file)
+    (paths.reports_dir / "123.json").write_text(json.dumps({"generation": 7, "applied": 99}))
+    assert lifecycle._next_plan(paths, "2", None, 0.0).generation == 100
+    (paths.reports_dir / "123.json").unlink()
+    assert lifecycle._next_plan(paths, "2", None, 0.0).generation == 8
 
 
 def test_stale_pid_files_are_cleaned(settings: Settings) -> None:

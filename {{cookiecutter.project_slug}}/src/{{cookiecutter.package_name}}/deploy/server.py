@@ -23,7 +23,7 @@ from ..files import write_json_atomically
 from ..names import ENV_PREFIX
 from ..net import UNANSWERED, HealthTimeoutError, request_json, wait_for_health
 from ..processes import stop_tree
-from ..serving.plan import FACTORY, Plan, PlanError
+from ..serving.plan import FACTORY, Plan, PlanError, read_reports
 from ..settings import Settings
 from .launch import ServerPaths, launch, log_tail, project_servers, url_of
 from .workers import WorkerRefusedError, WorkersNotServingError
@@ -152,7 +152,9 @@ def _next_plan(
         if not fresh:
             raise
         last = None
-    generation = (last.generation if last else 0) + 1
+    # Newer than the file and than what any worker applied (a plan file written back by hand is older).
+    applied = [r.get("applied", 0) for r in read_reports(paths.reports_dir)]
+    generation = max([last.generation if last else 0, *applied]) + 1
     return Plan(generation, champion, challenger, percent if challenger else 0.0)
 
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -47,26 +48,73 @@ class Plan:
     @classmethod
     def read(cls, path: Path) -> Plan | None:
         """The plan in `path`, or None when there is none; PlanError when it cannot be read as one."""
+        problem: str | None
         try:
             content = json.loads(path.read_text())
-            plan = cls(**content)
         except FileNotFoundError:
             return None
-        except (
-            OSError,
-            ValueError,
-            TypeError,
-        ) as error:  # cut short, edited by hand, another format
-            raise PlanError(
-                f"{path}: the deploy plan cannot be read ({type(error).__name__}: {str(error)[:80]})"
-            ) from None
-        if not isinstance(plan.generation, int) or not isinstance(plan.champion, str):
-            raise PlanError(f"{path}: the deploy plan has no generation number and champion")
-        return plan
+        except (OSError, ValueError) as error:  # cut short, edited by hand, another format
+            problem = f"{type(error).__name__}: {excerpt(str(error))}"
+        else:
+            problem = fault_of(content)
+        if problem is not None:
+            raise PlanError(f"{path}: the deploy plan cannot be read ({problem})") from None
+        return cls(
+            generation=content["generation"],
+            champion=content["champion"],
+            challenger=content.get("challenger"),
+            percent=float(content.get("percent", 0.0)),
+        )
 
     def write(self, path: Path) -> None:
         """Replace the plan file in one step: a worker never reads half a plan."""
         write_json_atomically(path, asdict(self))
+
+
+def fault_of(content: Any) -> str | None:
+    """What keeps parsed JSON from being a plan, naming the first field at fault; None when it is one."""
+    if not isinstance(content, dict):
+        return f"a plan must be a mapping, not {shown(content)}"
+    unknown = sorted(set(content) - {field.name for field in fields(Plan)})
+    if unknown:
+        return f"unknown field {excerpt(repr(unknown[0]), 40)}"
+    for name in ("generation", "champion"):
+        if name not in content:
+            return f"{name} is missing"
+    generation, champion = content["generation"], content["champion"]
+    if isinstance(generation, bool) or not isinstance(generation, int) or generation < 0:
+        return f"generation must be a whole number of at least 0, not {shown(generation)}"
+    if not isinstance(champion, str) or not champion:
+        return f"champion must be a version (a string), not {shown(champion)}"
+    challenger = content.get("challenger")
+    if challenger is not None and (not isinstance(challenger, str) or not challenger):
+        return f"challenger must be a version (a string) or null, not {shown(challenger)}"
+    percent = content.get("percent", 0.0)
+    number = isinstance(percent, int | float) and not isinstance(percent, bool)
+    if not number or not math.isfinite(percent) or not 0 <= percent <= 100:
+        return f"percent must be a number from 0 to 100, not {shown(percent)}"
+    return None
+
+
+def shown(value: Any) -> str:
+    """A JSON value as a message names it: a number or constant as JSON spells it, else its type."""
+    if value is None or isinstance(value, bool | int | float):
+        return excerpt(json.dumps(value), 40)  # null, true, 7, NaN, Infinity
+    if isinstance(value, str):
+        return f"the string {excerpt(json.dumps(value), 40)}"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "a list" if isinstance(value, list) else type(value).__name__
+
+
+def excerpt(text: str, limit: int = 80) -> str:
+    """`text`, or its first whole words within `limit` characters and "...": never cut inside a word."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit + 1]  # one more: a space there ends the last word whole
+    # One long word (a path) is cut where it must be: there is no better place.
+    head = head.rsplit(" ", 1)[0] if " " in head else head[:limit]
+    return head.rstrip(" ,;:") + "..."
 
 
 def reports_folder(plan_file: Path) -> Path:

@@ -86,6 +86,10 @@ def check(model: LoadedModel) -> None:
         )
 
 
+class StalePlanError(RuntimeError):
+    """The plan file holds an older generation than the worker applied: it is ignored."""
+
+
 class Router:
     """A worker's routes, and the plan they follow."""
 
@@ -169,14 +173,26 @@ class Router:
                 self.follow_error = str(error)
 
     async def follow_once(self) -> None:
-        """Apply the plan file if it changed since it was last read (a plan that cannot be read raises)."""
+        """Apply the plan file if it changed since it was last read.
+
+        A plan that cannot be read raises PlanError; one older than the routes raises StalePlanError and is
+        reported as refused (a deploy waiting for it fails at once instead of timing out).
+        """
         stamp = self._stamp()
         if stamp == self.seen:
             return
         plan = Plan.read(self.plan_file) if self.plan_file else None
         self.seen, self.follow_error = stamp, None
-        if plan is not None and plan.generation != self.routes.generation:
-            await self.apply(plan)
+        if plan is None or plan.generation == self.routes.generation:
+            return
+        if plan.generation < self.routes.generation:  # generations only grow: never go back to one
+            error = (
+                f"{self.plan_file}: plan {plan.generation} is older than plan "
+                f"{self.routes.generation} this worker applied; ignored (generations only grow)"
+            )
+            self.report(ok=False, generation=plan.generation, error=error)
+            raise StalePlanError(error)
+        await self.apply(plan)
 
     async def apply(self, plan: Plan) -> None:
         """Load the plan's versions off the event loop, then swap the routes in one assignment."""
@@ -202,6 +218,7 @@ class Router:
             "pid": os.getpid(),
             "ok": ok,
             "generation": self.routes.generation if generation is None else generation,
+            "applied": self.routes.generation,  # what it serves: the next plan must be newer than this
             "error": error,
         }
         write_report(self.reports_dir, report)
