@@ -190,6 +190,7 @@ BASE_FILES = {
     "tests/model/__init__.py",
     "tests/model/test_load.py",
     "tests/test_logging.py",
+    "tests/test_files.py",
     "tests/test_project.py",
     "tests/test_settings.py",
     "tests/deploy/conftest.py",

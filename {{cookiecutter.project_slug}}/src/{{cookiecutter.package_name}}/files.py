@@ -13,7 +13,11 @@ from typing import IO, Any
 
 @contextlib.contextmanager
 def atomic_writer(path: Path, newline: str | None = None) -> Iterator[IO[str]]:
-    """Write text to a temporary file beside `path`; rename it over `path` only if the block succeeds."""
+    """Write text to a temporary file beside `path`; rename it over `path` only if the block succeeds.
+
+    Folders created for it are removed again when the block fails: a failure leaves nothing behind.
+    """
+    created = [folder for folder in path.parents if not folder.exists()]  # innermost first
     path.parent.mkdir(parents=True, exist_ok=True)
     # Beside the target (a rename within one file system is atomic), named for this process and call.
     partial = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
@@ -23,6 +27,9 @@ def atomic_writer(path: Path, newline: str | None = None) -> Iterator[IO[str]]:
         partial.replace(path)
     except BaseException:
         partial.unlink(missing_ok=True)
+        for folder in created:
+            with contextlib.suppress(OSError):  # not empty: something else wrote there meanwhile
+                folder.rmdir()
         raise
 
 
