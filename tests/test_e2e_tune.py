@@ -75,7 +75,10 @@ def test_two_workers_share_one_study_and_each_trial_is_one_final_run(
 ) -> None:
     """Unique trial numbers; each trial one nested run in the final state that matches it; none RUNNING."""
     numbers = [number for number, _, _ in tuned["trials"]]
-    assert sorted(numbers) == list(range(TRIALS)), "unique numbers, one study"
+    assert sorted(numbers) == list(range(len(numbers))), "unique numbers, one study"
+    # Optuna's MaxTrialsCallback stops each worker at TRIALS; one that was asking for a trial at that moment
+    # may run one more.
+    assert TRIALS <= len(numbers) <= TRIALS + 1, numbers
     states = {number: state for number, state, _ in tuned["trials"]}
     runs = tuned["runs"]
     assert sorted(int(trial) for trial, _, _ in runs) == numbers, "exactly one run per trial"

@@ -53,13 +53,18 @@ def run(settings: Settings, trials: int, workers: int) -> None:
     "--parent-run", default=None, hidden=True, help="The search's run (set by `tune run`)."
 )
 @click.option("--seed-offset", type=int, default=0, hidden=True, help="Added to tune.seed.")
+@click.option(
+    "--until", type=int, default=None, hidden=True, help="Work while the study is smaller."
+)
 @click.pass_obj
-def worker(settings: Settings, trials: int, parent_run: str | None, seed_offset: int) -> None:
+def worker(
+    settings: Settings, trials: int, parent_run: str | None, seed_offset: int, until: int | None
+) -> None:
     """Join the study from this machine and run TRIALS of its trials (team mode: any number of machines)."""
     from ..tuning.search import run_worker
 
     search = _search(settings)
-    run_worker(search, trials, parent_run, seed_offset)
+    run_worker(search, trials, parent_run, seed_offset, until)
 
 
 @tune.command("apply")

@@ -85,21 +85,39 @@ class Search:
 
 
 def optimize(
-    search: Search, study: optuna.Study, trials: int, parent: str, worker: str | None
+    search: Search,
+    study: optuna.Study,
+    trials: int,
+    parent: str,
+    worker: str | None,
+    until: int | None = None,
 ) -> None:
-    """Run `trials` trials of the study in this process; a trial that raises is FAIL and the study goes on."""
+    """Run trials of the study in this process: `trials` of them, or while the study has fewer than `until`.
+
+    A trial that raises is FAIL and the study goes on. With `until`, Optuna's MaxTrialsCallback stops this
+    worker once the study holds that many trials (running ones included): the workers of one search share
+    its trials as they come, however late each one started.
+    """
+    import optuna
+
     splits = read_splits(search.settings.data_dir)
     objective = tracked_objective(
         Objective(search.params, splits), search.name, parent, search.experiment_id, worker
     )
-    study.optimize(objective, n_trials=trials, catch=(Exception,))
+    if until is None:
+        study.optimize(objective, n_trials=trials, catch=(Exception,))
+    elif len(study.get_trials(deepcopy=False)) < until:
+        stop = optuna.study.MaxTrialsCallback(until, states=None)
+        study.optimize(objective, catch=(Exception,), callbacks=[stop])
 
 
-def run_worker(search: Search, trials: int, parent: str | None, seed_offset: int) -> None:
+def run_worker(
+    search: Search, trials: int, parent: str | None, seed_offset: int, until: int | None = None
+) -> None:
     """One worker: its trials under the search's run (`make tune`) or under a run of its own (team mode)."""
     study = search.study(seed_offset)
     if parent is not None:
-        optimize(search, study, trials, parent, None)
+        optimize(search, study, trials, parent, None, until)
         return
     with tracked_run(
         "tune-worker", tags=search.tags("worker"), experiment_id=search.experiment_id
@@ -121,11 +139,12 @@ def run_search(search: Search, trials: int, workers: int) -> optuna.Study:
             "tune", tags=search.tags("search"), experiment_id=search.experiment_id
         ) as run:
             run.log_params({"trials": trials, "workers": workers})
-            shares = [trials // workers + (i < trials % workers) for i in range(workers)]
             if workers == 1:
                 optimize(search, study, trials, run.run_id, None)
-            else:
-                _run_processes(run.run_id, [share for share in shares if share])
+            else:  # this process is worker 0; the others start beside it and join as they are ready
+                until = len(study.get_trials(deepcopy=False)) + trials
+                with _workers(run.run_id, until, workers - 1, threads=_threads(workers)):
+                    optimize(search, study, trials, run.run_id, None, until)
             if local:
                 _fail_left_over(study, search.client)
             log_summary(run, study, search.params)
@@ -139,18 +158,32 @@ def _fail_left_over(study: optuna.Study, client: MlflowClient) -> None:
         )
 
 
-def _run_processes(parent: str, shares: list[int]) -> None:
-    """Start one `tune worker` process per share, wait for all; stop them all on Ctrl+C or SIGTERM."""
+def _threads(workers: int) -> int:
+    """The estimator's OpenMP threads per worker: the cores, shared.
+
+    Two processes each spinning as many threads as there are cores run several times slower than the same
+    trials one after the other.
+    """
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+@contextlib.contextmanager
+def _workers(parent: str, until: int, count: int, threads: int) -> Iterator[None]:
+    """Start `count` `tune worker` processes for the block, this process working on `threads` threads.
+
+    After the block, wait for them; on Ctrl+C or SIGTERM, stop them all.
+    """
+    from threadpoolctl import threadpool_limits
+
     command = [sys.executable, "-m", PACKAGE, "tune", "worker", "--parent-run", parent]
-    # The estimator's OpenMP threads, split between the workers: two processes each spinning as many threads
-    # as there are cores run ten times slower than the same trials one after the other.
-    threads = str(max(1, (os.cpu_count() or 1) // len(shares)))
-    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", threads)}
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(threads))}
     processes = [
-        subprocess.Popen([*command, "--trials", str(share), "--seed-offset", str(index)], env=env)
-        for index, share in enumerate(shares)
+        subprocess.Popen([*command, "--until", str(until), "--seed-offset", str(index)], env=env)
+        for index in range(1, count + 1)
     ]
     try:
+        with threadpool_limits(threads):
+            yield
         codes = [process.wait() for process in processes]
     except BaseException:
         for process in processes:
@@ -159,8 +192,8 @@ def _run_processes(parent: str, shares: list[int]) -> None:
     failed = [code for code in codes if code]
     if failed:
         raise TuneError(
-            f"{len(failed)} of {len(processes)} tune workers failed (exit {failed[0]}; their errors are above): "
-            "fix it and run make tune again, which resumes the study"
+            f"{len(failed)} of {count + 1} tune workers failed (exit {failed[0]}; their errors are "
+            "above): fix it and run make tune again, which resumes the study"
         )
 
 
