@@ -95,8 +95,8 @@ def optimize(
     """Run trials of the study in this process: `trials` of them, or while the study has fewer than `until`.
 
     A trial that raises is FAIL and the study goes on. With `until`, Optuna's MaxTrialsCallback stops this
-    worker once the study holds that many trials (running ones included): the workers of one search share
-    its trials as they come, however late each one started.
+    worker once the study holds that many trials that started (running ones included, queued ones not): the
+    workers of one search share its trials as they come, however late each one started.
     """
     import optuna
 
@@ -106,9 +106,11 @@ def optimize(
     )
     if until is None:
         study.optimize(objective, n_trials=trials, catch=(Exception,))
-    elif len(study.get_trials(deepcopy=False)) < until:
-        stop = optuna.study.MaxTrialsCallback(until, states=None)
-        study.optimize(objective, catch=(Exception,), callbacks=[stop])
+    else:
+        started = tuple(state for state in optuna.trial.TrialState if state.name != "WAITING")
+        if len(study.get_trials(deepcopy=False, states=started)) < until:
+            stop = optuna.study.MaxTrialsCallback(until, states=started)
+            study.optimize(objective, catch=(Exception,), callbacks=[stop])
 
 
 def run_worker(
@@ -128,6 +130,8 @@ def run_worker(
 
 def run_search(search: Search, trials: int, workers: int) -> optuna.Study:
     """`make tune`: `workers` processes share `trials` trials of one study; the search's run sums them up."""
+    from optuna.trial import TrialState
+
     # A local study while the lock is held: a RUNNING trial has no live worker. (A team's database has the
     # heartbeat for that: other machines' workers may be running there.)
     local = not is_database(storage_location(search.settings))
@@ -142,7 +146,9 @@ def run_search(search: Search, trials: int, workers: int) -> optuna.Study:
             if workers == 1:
                 optimize(search, study, trials, run.run_id, None)
             else:  # this process is worker 0; the others start beside it and join as they are ready
-                until = len(study.get_trials(deepcopy=False)) + trials
+                # Trials queued and not run yet (a retry) are among the TRIALS, as with one worker.
+                waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+                until = len(study.get_trials(deepcopy=False)) - len(waiting) + trials
                 with _workers(run.run_id, until, workers - 1, threads=_threads(workers)):
                     optimize(search, study, trials, run.run_id, None, until)
             if local:
