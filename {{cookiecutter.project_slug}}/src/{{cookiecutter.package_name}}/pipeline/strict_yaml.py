@@ -66,8 +66,9 @@ def load_yaml(text: str, source: str) -> Any:
         if root is None:
             return None
         sizes: dict[int, int] = {}
+        total = expanded_size(root, sizes)
         # Many values written out are only a long file; many more values than nodes are aliases at work.
-        if expanded_size(root, sizes) > MAX_VALUES and sizes[id(root)] > 2 * len(sizes):
+        if total > MAX_VALUES and total > 2 * len(sizes):
             raise PipelineError(
                 f"{source}: its aliases (*name) expand to more than {MAX_VALUES} values: write the "
                 "values out instead of nesting anchors"

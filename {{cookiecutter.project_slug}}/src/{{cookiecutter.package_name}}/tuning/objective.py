@@ -56,21 +56,17 @@ class Objective:
 
     def __call__(self, trial: BaseTrial, on_checkpoint: Checkpoint | None = None) -> float:
         """Score one trial; raise optuna.TrialPruned when Optuna's pruner says so."""
-        import optuna
-
         model_params = ModelParams.model_validate(
             {**self.params.model.model_dump(), **suggest(trial, self.params)}
         )
-        return self.score(model_params, trial, on_checkpoint, optuna.TrialPruned)
+        return self.score(model_params, trial, on_checkpoint)
 
     def score(
-        self,
-        model_params: ModelParams,
-        trial: BaseTrial | None = None,
-        on_checkpoint: Checkpoint | None = None,
-        pruned: type[Exception] = RuntimeError,
+        self, model_params: ModelParams, trial: BaseTrial, on_checkpoint: Checkpoint | None
     ) -> float:
-        """The validation score of a model with these parameters, fitted checkpoint by checkpoint."""
+        """The validation score of a model with the trial's parameters, fitted checkpoint by checkpoint."""
+        import optuna
+
         assert self.params.tune is not None
         metric, _ = self.params.tuned_metric()
         target, task = self.params.data.target, self.params.task
@@ -86,10 +82,9 @@ class Objective:
             score = model_metrics(model, x_val, y_val, task, only=[metric])[metric]
             if on_checkpoint:
                 on_checkpoint(rounds, score)
-            if trial is not None:
-                trial.report(score, rounds)
-                if trial.should_prune():
-                    raise pruned(f"pruned after {rounds} rounds ({metric} {score:.4g})")
+            trial.report(score, rounds)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"pruned after {rounds} rounds ({metric} {score:.4g})")
         return score
 
 

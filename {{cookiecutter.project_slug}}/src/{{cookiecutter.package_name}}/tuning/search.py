@@ -106,11 +106,21 @@ def optimize(
     )
     if until is None:
         study.optimize(objective, n_trials=trials, catch=(Exception,))
-    else:
-        started = tuple(state for state in optuna.trial.TrialState if state.name != "WAITING")
-        if len(study.get_trials(deepcopy=False, states=started)) < until:
-            stop = optuna.study.MaxTrialsCallback(until, states=started)
-            study.optimize(objective, catch=(Exception,), callbacks=[stop])
+    elif _started_count(study) < until:
+        stop = optuna.study.MaxTrialsCallback(until, states=_started_states())
+        study.optimize(objective, catch=(Exception,), callbacks=[stop])
+
+
+def _started_states() -> tuple[optuna.trial.TrialState, ...]:
+    """Every trial state but WAITING: a trial queued and not run yet (a retry) has not started."""
+    from optuna.trial import TrialState
+
+    return tuple(state for state in TrialState if state != TrialState.WAITING)
+
+
+def _started_count(study: optuna.Study) -> int:
+    """How many of the study's trials have started: running or ended, queued ones not."""
+    return len(study.get_trials(deepcopy=False, states=_started_states()))
 
 
 def run_worker(
@@ -130,8 +140,6 @@ def run_worker(
 
 def run_search(search: Search, trials: int, workers: int) -> optuna.Study:
     """`make tune`: `workers` processes share `trials` trials of one study; the search's run sums them up."""
-    from optuna.trial import TrialState
-
     # A local study while the lock is held: a RUNNING trial has no live worker. (A team's database has the
     # heartbeat for that: other machines' workers may be running there.)
     local = not is_database(storage_location(search.settings))
@@ -147,8 +155,7 @@ def run_search(search: Search, trials: int, workers: int) -> optuna.Study:
                 optimize(search, study, trials, run.run_id, None)
             else:  # this process is worker 0; the others start beside it and join as they are ready
                 # Trials queued and not run yet (a retry) are among the TRIALS, as with one worker.
-                waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
-                until = len(study.get_trials(deepcopy=False)) - len(waiting) + trials
+                until = _started_count(study) + trials
                 with _workers(run.run_id, until, workers - 1, threads=_threads(workers)):
                     optimize(search, study, trials, run.run_id, None, until)
             if local:

@@ -15,6 +15,7 @@ from loguru import logger
 
 from ..tracking import tracked_run
 from .objective import Objective
+from .storage import GRACE_SECONDS, retry_callback
 
 if TYPE_CHECKING:
     import optuna
@@ -120,7 +121,6 @@ def end_abandoned_runs(client: MlflowClient, trial: FrozenTrial, reason: str) ->
 
 def stale_trial_handler(client: MlflowClient) -> Callable[[optuna.Study, FrozenTrial], None]:
     """What Optuna's heartbeat calls for a trial whose worker stopped beating (after queueing it again)."""
-    from .storage import GRACE_SECONDS
 
     def handle(_study: optuna.Study, trial: FrozenTrial) -> None:
         end_abandoned_runs(client, trial, f"no heartbeat from its worker for {GRACE_SECONDS} s")
@@ -134,8 +134,6 @@ def fail_abandoned_trials(study: optuna.Study, client: MlflowClient) -> list[int
     Only for a local study while this project's search holds its lock: no live worker can own such a trial.
     """
     import optuna
-
-    from .storage import retry_callback
 
     retry = retry_callback()
     numbers = []
