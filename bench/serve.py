@@ -7,9 +7,12 @@ first when there is none) on free loopback ports, one server after the other: th
 monitoring on (as `make deploy` runs it: /metrics in multiprocess mode, the request log at its default
 rate), the same with monitoring off, and `mlflow models serve`. Each is driven by the same bounded
 client: keep-alive connections in threads, 1-row and 100-row `dataframe_split` payloads, concurrency 1
-and 8, at most --requests requests or --seconds per cell. It checks that they answer with identical
-predictions, and prints requests/s, p50 and p99 latency, and the time from launch to the first healthy
-answer. Goals: monitoring costs <= 5% of throughput; >= 2x the throughput of `mlflow models serve`.
+and 8, at most --requests requests or --seconds per cell. The project's monitored server is driven through
+the Open Inference Protocol too (`POST /v2/models/<name>/infer`, one tensor per column, same rows, same
+client), its cells alternating with /invocations'. It checks that they answer with identical predictions,
+and prints requests/s, p50 and p99 latency, and the time from launch to the first healthy answer. Goals:
+monitoring costs <= 5% of throughput; >= 2x the throughput of `mlflow models serve`; v2 infer within 10%
+of /invocations.
 
 Then, under a steady load of 4 clients, it swaps the running server to another version (what
 `make deploy` does) and, for comparison, restarts it cold (stop, start): failed requests and seconds
@@ -36,9 +39,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _project import package, project_parser, run_in_project
 
 ROUNDS = 5  # alternating rounds per cell when two servers are compared side by side
+V2 = "v2 infer (same server)"
 PAIRED_LONGER = (
     3  # ... each round this many times --requests: short runs drift more than the difference
 )
+
+
+def v2_request(rows: Any, datatypes: dict[str, str]) -> bytes:
+    """An Open Inference Protocol request for `rows`: one tensor per column, as the metadata types it."""
+    inputs = [
+        {
+            "name": name,
+            "shape": [len(rows)],
+            "datatype": datatype,
+            "data": rows[name].tolist(),
+        }
+        for name, datatype in datatypes.items()
+    ]
+    return json.dumps({"inputs": inputs}).encode()
 
 
 def free_port() -> int:
@@ -94,6 +112,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 def load(
     port: int,
+    path: str,
     body: bytes,
     concurrency: int,
     requests: int,
@@ -119,7 +138,7 @@ def load(
                 remaining[0] -= 1
             start = time.perf_counter()
             try:
-                call(connection, "/invocations", body)
+                call(connection, path, body)
             except (OSError, RuntimeError, http.client.HTTPException):
                 with lock:
                     failures[0] += 1
@@ -156,7 +175,7 @@ def print_monitoring_cost(name: str, settings: Any, rows: Any) -> None:
     """
     import tempfile
 
-    inference = __import__(f"{name}.inference", fromlist=["load_model"])
+    inference = __import__(f"{name}.model.load", fromlist=["load_model"])
     metrics_module = __import__(f"{name}.serving.metrics", fromlist=["Metrics"])
     log_module = __import__(f"{name}.serving.request_log", fromlist=["RequestLog"])
     model = inference.load_model(settings)
@@ -210,7 +229,7 @@ def swap_under_load(
             result: dict[str, float] = {}
 
             def drive(into: dict[str, float], until: threading.Event) -> None:
-                into.update(load(served.serve_port, body, 4, 10**9, 300, until))
+                into.update(load(served.serve_port, "/invocations", body, 4, 10**9, 300, until))
 
             client = threading.Thread(target=drive, args=(result, done))
             client.start()
@@ -255,6 +274,8 @@ def main() -> None:
         ).encode()
         for size in (1, 100)
     }
+    v2_path = f"/v2/models/{settings.model_name}/infer"
+    v2_bodies: dict[int, bytes] = {}
     env = {**os.environ, "MLFLOW_TRACKING_URI": settings.resolved_tracking_uri}
     # `mlflow models serve` execs `uvicorn` from PATH.
     env["PATH"] = f"{project / '.venv/bin'}{os.pathsep}{env['PATH']}"
@@ -296,9 +317,10 @@ def main() -> None:
     answers = {}
     # The project's server with and without monitoring run at the same time, their cells alternating
     # (best of ROUNDS each, in alternating order): the difference between them is a few percent, less than the machine's drift.
+    # The v2 route is driven on the monitored server itself, alternating with its /invocations.
     groups = [["this project", "monitoring off"], ["mlflow models serve"]]
     for group in groups:
-        running: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
+        running: dict[str, tuple[subprocess.Popen[bytes] | None, int]] = {}
         try:
             for label in group:
                 command, health = servers[label]
@@ -316,6 +338,18 @@ def main() -> None:
                 running[label] = (process, port)
                 connection = http.client.HTTPConnection("127.0.0.1", port)
                 answers[label] = call(connection, "/invocations", bodies[100])
+                if label == "this project":
+                    inputs = call(connection, f"/v2/models/{settings.model_name}")["inputs"]
+                    datatypes = {item["name"]: item["datatype"] for item in inputs}
+                    v2_bodies.update(
+                        {size: v2_request(rows.head(size), datatypes) for size in (1, 100)}
+                    )
+                    running[V2] = (None, port)
+                    answers[V2] = {
+                        "predictions": call(connection, v2_path, v2_bodies[100])["outputs"][0][
+                            "data"
+                        ]
+                    }
             rounds = ROUNDS if len(group) > 1 else 1
             for size in (1, 100):
                 for concurrency in (1, 8):
@@ -325,13 +359,19 @@ def main() -> None:
                             order.reverse()
                         for label, (_, port) in order:
                             requests = args.requests * (PAIRED_LONGER if rounds > 1 else 1)
-                            cell = load(port, bodies[size], concurrency, requests, args.seconds)
+                            path, body = (
+                                (v2_path, v2_bodies[size])
+                                if label == V2
+                                else ("/invocations", bodies[size])
+                            )
+                            cell = load(port, path, body, concurrency, requests, args.seconds)
                             best = results.setdefault(label, {}).get((size, concurrency))
                             if best is None or cell["rps"] > best["rps"]:
                                 results[label][(size, concurrency)] = cell
         finally:
-            for process, _ in running.values():
-                stop(process)
+            for launched, _ in running.values():
+                if launched is not None:
+                    stop(launched)
     mine, bare, theirs = (results[label] for label in servers)
     same = len({json.dumps(answer) for answer in answers.values()}) == 1
     print(f"identical predictions on 100 rows: {same}")
@@ -350,9 +390,13 @@ def main() -> None:
         cost = mine[key]["rps"] / bare[key]["rps"]
         print(f"  {key!s:<10}{cost:>18.3f}x{mine[key]['rps'] / theirs[key]['rps']:>23.2f}x")
     print("  goals: monitoring on/off >= 0.95x; vs mlflow models serve >= 2x")
+    print("\nOpen Inference Protocol (v2 infer) vs /invocations, same server, rows and client:")
+    for key in ((1, 1), (1, 8), (100, 1), (100, 8)):
+        print(f"  {key!s:<10}{results[V2][key]['rps'] / mine[key]['rps']:>18.3f}x")
+    print("  goal: >= 0.9x")
     print_monitoring_cost(name, settings, rows)
 
-    lifecycle = __import__(f"{name}.serving.lifecycle", fromlist=["start"])
+    lifecycle = __import__(f"{name}.deploy.server", fromlist=["start"])
     versions = sorted(
         (str(v.version) for v in client.search_model_versions(f"name='{settings.model_name}'")),
         key=int,

@@ -17,11 +17,15 @@ def error(
     status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
     """A client error in one shape: what went wrong and, when known, which field."""
-    if len(message) > MESSAGE_LIMIT:
-        message = message[: MESSAGE_LIMIT - 3] + "..."
+    message = capped(message)
     if field is not None and len(field) > 100:
         field = field[:97] + "..."
     return JSONResponse({"error": message, "field": field}, status_code=status, headers=headers)
+
+
+def capped(message: str) -> str:
+    """A message of at most MESSAGE_LIMIT characters."""
+    return message if len(message) <= MESSAGE_LIMIT else message[: MESSAGE_LIMIT - 3] + "..."
 
 
 def describe_invalid(problems: Sequence[Any]) -> tuple[str, str | None]:

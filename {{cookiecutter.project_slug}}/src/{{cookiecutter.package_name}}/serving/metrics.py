@@ -21,6 +21,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..names import PACKAGE
 
 ENDPOINTS = frozenset({"/invocations", "/predict", "/health", "/metrics"})
+# The Open Inference Protocol's routes (v2_routes), counted by their template: the model name and version in
+# a path are the client's to choose, and would make a label with no bound.
+V2_ENDPOINTS = frozenset(
+    f"{model}{action}"
+    for model in ("/v2/models/{name}", "/v2/models/{name}/versions/{version}")
+    for action in ("", "/ready", "/infer")
+) | {"/v2", "/v2/health/live", "/v2/health/ready"}
 MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 # Predicted values of a regressor, by order of magnitude: the distribution's shape, whatever the target's unit.
 VALUE_BUCKETS = tuple(float(edge) for edge in np.geomspace(0.001, 1e6, 28))
@@ -114,11 +121,19 @@ class Instrumented:
         try:
             await self.app(scope, receive, watched)
         finally:
-            path = scope.get("path", "")
-            endpoint = path if path in ENDPOINTS else "other"
+            endpoint = endpoint_of(scope)
             self.metrics.requests.labels(
                 endpoint, seen["status"], seen["version"], seen["alias"]
             ).inc()
             self.metrics.latency.labels(endpoint, seen["version"]).observe(
                 time.perf_counter() - started
             )
+
+
+def endpoint_of(scope: Scope) -> str:
+    """A request's endpoint label: its path, or its route's template (v2), or "other" for an unknown path."""
+    path = scope.get("path", "")
+    if path in ENDPOINTS:
+        return str(path)
+    template = getattr(scope.get("route"), "path", None)
+    return template if template in V2_ENDPOINTS else "other"

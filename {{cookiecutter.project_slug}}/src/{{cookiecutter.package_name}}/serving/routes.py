@@ -2,6 +2,7 @@
 
 # No `from __future__ import annotations` here: FastAPI must see the request model built at runtime.
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -66,19 +67,35 @@ def add_invocations(app: FastAPI, router: Router, max_rows: int, scorer: Scorer)
                 raise TooManyRowsError(max_rows)
             return frame
 
-        try:
-            # Parsing and math run off the event loop: a large batch must not stall /health and the others.
-            predictions = await scorer(model, alias, parsed)
-        except TooManyRowsError as problem:
-            return error(413, str(problem), headers=headers)
-        except InputError as problem:
-            return error(400, str(problem), problem.field, headers=headers)
-        except (
-            ValueError,
-            TypeError,
-        ) as problem:  # the model rejected values the signature allowed
-            return error(400, f"the model cannot score these rows: {problem}", headers=headers)
+        def refuse(status: int, message: str, field: str | None) -> Response:
+            return error(status, message, field, headers=headers)
+
+        predictions = await scored(scorer, model, alias, parsed, refuse)
+        if isinstance(predictions, Response):
+            return predictions
         return JSONResponse({"predictions": predictions}, headers=headers)
+
+
+async def scored(
+    scorer: Scorer,
+    model: LoadedModel,
+    alias: str,
+    parsed: Callable[[], pd.DataFrame],
+    refuse: Callable[[int, str, str | None], Response],
+) -> list[Any] | Response:
+    """The predictions for the rows `parsed` builds, or the answer `refuse` gives to bad rows.
+
+    Every scoring route (/invocations, the v2 infer) goes this one way: the same limits, checks and errors.
+    """
+    try:
+        # Parsing and math run off the event loop: a large batch must not stall /health and the others.
+        return await scorer(model, alias, parsed)
+    except TooManyRowsError as problem:
+        return refuse(413, str(problem), None)
+    except InputError as problem:
+        return refuse(400, str(problem), problem.field)
+    except (ValueError, TypeError) as problem:  # the model rejected values the signature allowed
+        return refuse(400, f"the model cannot score these rows: {problem}", None)
 
 
 def add_predict(app: FastAPI, router: Router, max_rows: int, scorer: Scorer) -> None:
