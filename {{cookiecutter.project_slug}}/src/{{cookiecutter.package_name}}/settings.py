@@ -87,10 +87,18 @@ class Settings(BaseSettings):
         0.1, ge=0, le=1, description="Share of requests whose rows are logged for `make monitor`."
     )
     serve_request_log_rows: int = Field(10, ge=1, description="Rows logged per sampled request.")
+    serve_request_log: Literal["file", "stdout"] = Field(
+        "file",
+        description="Request log: files in log_dir/requests, or JSON lines on stdout (a container's).",
+    )
     serve_metrics: bool = Field(True, description="Serve Prometheus metrics at /metrics.")
     serve_model_dir: Path | None = Field(
         None,
         description="Serve the model exported to this folder (an image's), not the registry's.",
+    )
+    monitor_log: Path | None = Field(
+        None,
+        description="A request log file for `make monitor` (a container's saved stdout), not log_dir's.",
     )
 
     @field_validator("project_root")
@@ -107,10 +115,16 @@ class Settings(BaseSettings):
         # `KEY=` in .env (or CI's environment) means "not set": for the tracking URI, the embedded store.
         return (value or "").strip() or None
 
-    @field_validator("serve_model_dir", mode="before")
+    @field_validator("serve_model_dir", "monitor_log", mode="before")
     @classmethod
     def _empty_path_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("monitor_log")
+    @classmethod
+    def _from_here(cls, value: Path | None) -> Path | None:
+        # A file named on the command line (make monitor LOG=...): relative to where make runs.
+        return None if value is None else value.expanduser().resolve()
 
     @field_validator("params_file", "data_dir", "models_dir")
     @classmethod

@@ -5,8 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
+from {{ cookiecutter.package_name }}.monitoring.drift import MonitorError, check
 from {{ cookiecutter.package_name }}.monitoring.requests import logged_column, read_request_log, window
+from {{ cookiecutter.package_name }}.pipeline.params import Params
+from {{ cookiecutter.package_name }}.settings import Settings
 
 from tests.monitoring.conftest import record
 
@@ -65,3 +69,25 @@ def test_the_window_spans_the_logged_times(tmp_path: Path) -> None:
 
     assert first == last == pd.Timestamp("2026-11-26T07:00:00.123+00:00")
     assert window(read_request_log(tmp_path / "nothing-here")) is None
+
+
+def test_monitor_judges_a_saved_container_log(
+    settings: Settings, params: Params, prepared: pd.DataFrame, tmp_path: Path
+) -> None:
+    """`make monitor LOG=<file>`: the records among a container's other output are judged, not its log_dir's."""
+    target = params.data.target
+    rows = prepared.sample(n=400, replace=True, random_state=0).to_dict(orient="records")
+    lines = [
+        "INFO:     Started server process [7]\n"
+        + record({str(k): v for k, v in row.items() if k != target}, row[target])
+        for row in rows
+    ]
+    saved = tmp_path / "pods.log"
+    saved.write_text("".join(lines))
+
+    summary = check(settings.model_copy(update={"monitor_log": saved}), params)
+
+    assert summary.rows == 400
+    assert not summary.drifted, summary.describe()
+    with pytest.raises(MonitorError, match="no such file; save a container's output first"):
+        check(settings.model_copy(update={"monitor_log": tmp_path / "none.log"}), params)

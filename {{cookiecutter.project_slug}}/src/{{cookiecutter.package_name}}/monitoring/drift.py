@@ -71,7 +71,7 @@ def check(settings: Settings, params: Params, version: str | None = None) -> Dri
     Raises MonitorError when there is nothing to judge yet: no request log, fewer rows than
     `monitor.min_rows`, or no prepared training data.
     """
-    folder = log_folder(settings.log_dir)
+    folder = _log_source(settings)
     if not log_files(folder):
         raise MonitorError(
             f"no request log in {folder}: start the server with `make deploy`; "
@@ -99,6 +99,18 @@ def check(settings: Settings, params: Params, version: str | None = None) -> Dri
     return summary
 
 
+def _log_source(settings: Settings) -> Path:
+    """The server's request log folder, or the file MONITOR_LOG names (make monitor LOG=...)."""
+    if settings.monitor_log is None:
+        return log_folder(settings.log_dir)
+    if not settings.monitor_log.is_file():
+        raise MonitorError(
+            f"LOG={settings.monitor_log}: no such file; save a container's output first, "
+            "e.g. kubectl logs -l app.kubernetes.io/name=<name> --tail=-1 > pods.log"
+        )
+    return settings.monitor_log
+
+
 def _enough_rows(
     folder: Path, version: str | None, min_rows: int, columns: list[str]
 ) -> RequestLog:
@@ -106,6 +118,8 @@ def _enough_rows(
     log = read_request_log(folder, version, columns)
     if log.skipped:
         logger.warning("skipped {} request log lines that were cut short", log.skipped)
+    if log.other_lines:
+        logger.info("skipped {} lines of other output between the records", log.other_lines)
     if log.other_columns:
         logger.warning("{}", describe_other_columns(log.other_columns, len(columns)))
     rows = len(log.predictions)

@@ -1,4 +1,8 @@
-"""The logged requests as frames: what `serving.request_log` wrote, read back for the drift check."""
+"""The logged requests as frames: what `serving.request_log` wrote, read back for the drift check.
+
+The log is the server's folder of JSON-lines files, or one file: a container's standard output saved from
+the cluster (`kubectl logs`), where the records sit between the server's other lines; those are counted.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from ..serving.request_log import log_files, records
+from ..serving.request_log import OTHER, log_files, records
 
 PREDICTION = "prediction"  # the predictions' column, in the check as in each logged record
 # Why rows with other columns are not judged; drift.json gives it with their count.
@@ -27,24 +31,28 @@ class RequestLog(NamedTuple):
     # Rows not judged, per version, because their columns are not the model's (served before a retraining).
     other_columns: dict[str, int]
     judged: dict[str, int]  # rows kept (the rows the check judges) per model version
+    other_lines: int = (
+        0  # lines of other output (a container's stdout holds the server's own log too)
+    )
 
 
 def read_request_log(
     folder: Path, version: str | None = None, columns: Collection[str] | None = None
 ) -> RequestLog:
-    """The rows logged in the folder, of one model version or of all; lines cut short are counted, not read.
+    """The rows logged in the folder (or file), of one model version or of all; other lines are counted.
 
     With `columns`, only rows with exactly those feature columns are kept; the others are counted per version.
     """
     kept: list[dict[str, Any]] = []
     versions: Counter[str] = Counter()
     other: Counter[str] = Counter()
-    skipped = 0
+    skipped = other_lines = 0
     wanted = None if columns is None else set(columns)
     for path in log_files(folder):
         for record in records(path):
-            if record is None:
-                skipped += 1
+            if not isinstance(record, dict):  # cut short (None), or OTHER output
+                skipped += record is None
+                other_lines += record == OTHER
                 continue
             logged_version = str(record.get("version"))
             versions[logged_version] += 1
@@ -54,7 +62,8 @@ def read_request_log(
                 other[logged_version] += 1
                 continue
             kept.append(record)
-    return _frames(kept, dict(sorted(versions.items())), skipped, dict(sorted(other.items())))
+    log = _frames(kept, dict(sorted(versions.items())), skipped, dict(sorted(other.items())))
+    return log._replace(other_lines=other_lines)
 
 
 def _frames(

@@ -17,10 +17,12 @@ from ..settings import Settings, load_settings
 from .errors import BodyLimit, add_error_handlers
 from .metrics import Instrumented, Metrics
 from .plan import INSTANCE_VARIABLE, PLAN_VARIABLE
+from .readiness import Readiness
 from .request_log import RequestLog
 from .routes import add_health, add_invocations, add_metrics, add_predict
 from .routing import Router, Routes
 from .scoring import Scorer, scoring_thread
+from .v2_routes import add_v2
 
 
 def create_app(
@@ -39,7 +41,8 @@ def create_app(
     if routes is None and model is not None:
         routes = Routes(model)
     router = Router(routes) if routes else Router.start(settings, plan_file)
-    app = served_app(router)
+    readiness = Readiness()
+    app = served_app(router, readiness)
     metrics = Metrics(classifier=hasattr(router.routes.champion.native, "predict_proba"))
     app.add_middleware(BodyLimit, limit=settings.serve_max_body_bytes)
     add_error_handlers(app)
@@ -50,17 +53,21 @@ def create_app(
         scoring_thread(settings.serve_threads),
         metrics if settings.serve_metrics else None,
         RequestLog(
-            settings.log_dir, settings.serve_request_log_rate, settings.serve_request_log_rows
+            settings.log_dir,
+            settings.serve_request_log_rate,
+            settings.serve_request_log_rows,
+            to=settings.serve_request_log,
         ),
     )
-    app.state.router = router
+    app.state.router, app.state.readiness = router, readiness
     add_health(app, router, instance)
     add_invocations(app, router, settings.serve_max_rows, scorer)
     add_predict(app, router, settings.serve_max_rows, scorer)
+    add_v2(app, router, readiness, settings.serve_max_rows, scorer)
     return app
 
 
-def served_app(router: Router) -> FastAPI:
+def served_app(router: Router, readiness: Readiness) -> FastAPI:
     """An app described by the model it serves, following the router's plan while it runs."""
     loaded = router.routes.champion
     return FastAPIOffline(
@@ -71,18 +78,25 @@ def served_app(router: Router) -> FastAPI:
             "the version that gave it (X-Model-Version, X-Model-Alias); send X-Request-ID to be "
             "routed the same way every time."
         ),
-        lifespan=following(router),
+        lifespan=following(router, readiness),
     )
 
 
-def following(router: Router) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """The app's lifespan: while it serves, the router follows its plan file (when it has one)."""
+def following(
+    router: Router, readiness: Readiness
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The app's lifespan: it checks the model for readiness, and the router follows its plan file (if any).
+
+    The check runs beside the server, not before it: the server is live (it answers) while it becomes ready.
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(router.follow()) if router.plan_file else None
+        tasks = [asyncio.create_task(readiness.check(router))]
+        if router.plan_file:
+            tasks.append(asyncio.create_task(router.follow()))
         yield
-        if task is not None:
+        for task in tasks:
             task.cancel()
 
     return lifespan
