@@ -44,12 +44,14 @@ chromium:
 		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
 		{ echo "error: the end-to-end tests need Chromium: install it (Debian: apt-get install chromium)" >&2; exit 1; }
 
-# The image test builds a bake's Dockerfile with buildah on a Debian base made by debootstrap (no Docker engine).
+# The image test builds a bake's Dockerfile on a Debian base made by debootstrap (no Docker engine) and runs it with
+# podman (the runc runtime) and buildah.
+IMAGE_TOOLS := buildah debootstrap podman runc
 .PHONY: image-tools
 image-tools:
-	@command -v buildah >/dev/null && command -v debootstrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-		apt-get update -qq && apt-get install -y -qq buildah debootstrap >/dev/null; } || \
-		{ echo "error: the image test needs buildah and debootstrap (Debian: apt-get install buildah debootstrap)" >&2; exit 1; }
+	@for tool in $(IMAGE_TOOLS); do command -v $$tool >/dev/null || exit 1; done || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && apt-get install -y -qq $(IMAGE_TOOLS) >/dev/null; } || \
+		{ echo "error: the image test needs $(IMAGE_TOOLS) (Debian: apt-get install $(IMAGE_TOOLS))" >&2; exit 1; }
 
 .PHONY: test
 test: $(INSTALLED) chromium image-tools ## Run the template's tests: bake and hook tests, then the slow end-to-end ones

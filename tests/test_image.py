@@ -1,7 +1,8 @@
-"""The serving image of a trained bake: `make image` with buildah, run, and checked like the server (slow).
+"""The serving image of a trained bake: `make image` with podman, run by podman and by buildah (slow).
 
-No Docker engine here: buildah (vfs storage, chroot isolation) builds the project's own Dockerfile on a
-Debian base image made with debootstrap, and runs it on the host's network. `.ci/run` installs both.
+No Docker engine here: podman (vfs storage, the runc runtime) builds the project's own Dockerfile once, on a
+Debian base image that buildah makes with debootstrap; `make image-run` serves it with podman, and buildah runs
+the same image (the engines share one image store) on the host's network. `.ci/run` installs all three.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import signal
 import subprocess
 import tarfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import free_port, http, project_env, project_python, run_make, wait_for
-from tests.e2e import PYFUNC_PREDICTIONS
+from tests.e2e import PYFUNC_PREDICTIONS, deploy_state
 
 pytestmark = pytest.mark.slow
 
@@ -27,13 +29,23 @@ BASE_IMAGE = (
     "localhost/debian-python:bookworm"  # Debian 12's Python 3.11: the bake's default python_version
 )
 BUILDAH = ["buildah", "--storage-driver", "vfs"]
-IMAGE_ENV = {
-    "BUILDAH_ISOLATION": "chroot",
-    "IMAGE_BUILDER": " ".join(BUILDAH),
-    "IMAGE_BASE": BASE_IMAGE,
-}
+# runc: crun refuses this machine's hybrid cgroups.
+PODMAN = ["podman", "--storage-driver", "vfs", "--runtime", "runc"]
+IMAGE_ENV = {"IMAGE_BUILDER": " ".join(PODMAN), "IMAGE_BASE": BASE_IMAGE}
 # What must never travel into the image: the project's data, runs, environment, secrets and records.
 KEPT_OUT = {".env", ".mlflow", ".venv", ".git", "params.yaml", "dvc.lock", "poetry.lock"}
+# What the serving image leaves out (distributions of the `pipeline` extra and what only it brings in).
+LEFT_OUT = {
+    "mlflow",
+    "dvc",
+    "optuna",
+    "optuna-dashboard",
+    "pandera",
+    "pyarrow",
+    "matplotlib",
+    "sqlalchemy",
+}
+GOAL_MB = 550  # the image's uncompressed size, at most (the bake's README states it)
 
 
 def debian_mirror() -> str:
@@ -89,36 +101,77 @@ def base_image(tmp_path_factory: pytest.TempPathFactory) -> str:
     return BASE_IMAGE
 
 
-@pytest.fixture
-def image_server(deployable: Path, base_image: str) -> Iterator[tuple[str, str, int]]:
-    """`make image` of the project's champion, then `image run` on a free port: (tag, version, port)."""
+@pytest.fixture(scope="module")
+def podman_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The settings podman needs here: no default rlimits (setting them is refused), in a containers.conf of its own."""
+    missing = [tool for tool in ("podman", "runc") if shutil.which(tool) is None]
+    assert not missing, f"install {missing} (Debian packages; .ci/run does)"
+    conf = tmp_path_factory.mktemp("podman") / "containers.conf"
+    conf.write_text("[containers]\ndefault_ulimits = []\n")
+    return {"CONTAINERS_CONF": str(conf)}
+
+
+@pytest.fixture(scope="module")
+def built(
+    installed_project: Path, base_image: str, podman_env: dict[str, str]
+) -> Iterator[tuple[Path, str, str]]:
+    """`make image` of the project's champion with podman, once for this module: (project, tag, version)."""
+    state = deploy_state(
+        installed_project
+    )  # what `deployable` does, for a fixture shared by the module
+    if state["challenger"] is not None:
+        run_make(installed_project, "canary-abort")
+    if not state["plain"]:
+        run_make(installed_project, "train", "DVC_FLAGS=--force")
     subprocess.run(  # the champion: the newest version of the shipped params (a no-op when it is)
-        [deployable / ".venv/bin/tumor-classifier", "promote"],
-        cwd=deployable, env=project_env(), check=True, capture_output=True,
+        [installed_project / ".venv/bin/tumor-classifier", "promote"],
+        cwd=installed_project, env=project_env(), check=True, capture_output=True,
     )  # fmt: skip
-    built = run_make(deployable, "image", env=IMAGE_ENV)
-    print(built.stdout.splitlines()[-1])
+    made = run_make(installed_project, "image", env={**IMAGE_ENV, **podman_env})
+    print(made.stdout.splitlines()[-1])
     found = re.search(
-        r"image (\S+) \(buildah\): tumor-classifier version (\d+), (.+), answering /health ([\d.]+) s",
-        built.stdout,
+        r"image (\S+) \(podman\): tumor-classifier version (\d+), ([\d.]+) ?MB, answering /health ([\d.]+) s",
+        made.stdout,
     )
-    assert found, built.stdout[-3000:]
-    tag, version = f"localhost/{found[1]}", found[2]
+    assert found, made.stdout[-3000:]
+    assert float(found[3]) <= GOAL_MB, f"the image is {found[3]} MB"
+    tag = f"localhost/{found[1]}"
+    try:
+        yield installed_project, tag, found[2]
+    finally:
+        buildah("rmi", tag, check=False)
+
+
+@contextmanager
+def image_run(project: Path, env: dict[str, str]) -> Iterator[int]:
+    """`make image-run` on a free port until the block ends, then Ctrl+C: the port it serves on."""
     port = free_port()
     server = subprocess.Popen(
-        [deployable / ".venv/bin/tumor-classifier", "image", "run"],
-        cwd=deployable,
-        env={**project_env(), **IMAGE_ENV, "TUMOR_CLASSIFIER_SERVE_PORT": str(port)},
+        ["make", "image-run"],
+        cwd=project,
+        env={**project_env(), **env, "TUMOR_CLASSIFIER_SERVE_PORT": str(port)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
-        yield tag, version, port
+        wait_for(f"http://127.0.0.1:{port}/health", 120)
+        yield port
     finally:
         os.killpg(server.pid, signal.SIGINT)  # Ctrl+C: the server stops, the container is removed
         server.wait(60)
-        buildah("rmi", tag)
+
+
+def assert_serves_the_champion(project: Path, port: int, version: str) -> None:
+    """The server on `port` answers like the registry's champion."""
+    status, health = http(f"http://127.0.0.1:{port}/health")
+    assert (status, health["version"], health["alias"]) == (200, version, "champion")
+    expected = project_python(project, PYFUNC_PREDICTIONS)
+    status, answer = http(
+        f"http://127.0.0.1:{port}/invocations", {"dataframe_split": expected["split"]}
+    )
+    assert status == 200
+    assert answer == {"predictions": expected["predictions"]}, "same predictions as the registry's"
 
 
 def listener_uid(port: int) -> int:
@@ -132,25 +185,42 @@ def listener_uid(port: int) -> int:
     return int(re.search(r"^Uid:\s+(\d+)", status, re.MULTILINE)[1])  # type: ignore[index]
 
 
-def test_the_image_serves_the_champion_as_the_project_does(
-    installed_project: Path, image_server: tuple[str, str, int]
+def test_make_image_run_serves_the_champion_with_podman(
+    built: tuple[Path, str, str], podman_env: dict[str, str]
 ) -> None:
-    """The container answers like the registry's model, as a non-root user, with nothing of the project."""
-    tag, version, port = image_server
-    health = json.loads(wait_for(f"http://127.0.0.1:{port}/health", 120))
-    assert (health["version"], health["alias"]) == (version, "champion")
-    expected = project_python(installed_project, PYFUNC_PREDICTIONS)
-    status, answer = http(
-        f"http://127.0.0.1:{port}/invocations", {"dataframe_split": expected["split"]}
-    )
-    assert status == 200
-    assert answer == {"predictions": expected["predictions"]}, "same predictions as the registry's"
-    assert listener_uid(port) == 10001, "the server runs as the image's own user, not root"
-
+    """Podman runs what it built: the champion's predictions on 127.0.0.1; Ctrl+C removes the container."""
+    project, tag, version = built
+    with image_run(project, {**IMAGE_ENV, **podman_env}) as port:
+        assert_serves_the_champion(project, port, version)
+    left = subprocess.run(
+        [*PODMAN, "ps", "--all", "--format", "{{.Names}}"],
+        env={**os.environ, **podman_env}, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert "tumor-classifier-image-run" not in left
     config = json.loads(buildah("inspect", "--type", "image", tag).stdout)
     assert config["OCIv1"]["config"]["User"] == "10001:10001"
     assert "/health" in " ".join(config["Docker"]["config"]["Healthcheck"]["Test"])
 
+
+def test_buildah_serves_the_same_image_as_its_own_user(built: tuple[Path, str, str]) -> None:
+    """Buildah runs the same image on the host's network: the champion's answers, from user 10001."""
+    project, tag, version = built
+    record = project / "build/image/image.json"
+    podman_built = record.read_text()
+    record.write_text(
+        json.dumps({"tool": BUILDAH, "tag": tag})
+    )  # as `make image` with buildah leaves it
+    try:
+        with image_run(project, {"BUILDAH_ISOLATION": "chroot"}) as port:
+            assert_serves_the_champion(project, port, version)
+            assert listener_uid(port) == 10001, "the server runs as the image's own user, not root"
+    finally:
+        record.write_text(podman_built)
+
+
+def test_the_image_holds_the_server_and_nothing_else(built: tuple[Path, str, str]) -> None:
+    """The champion and the serving dependencies only: no project files, nothing of the pipeline extra."""
+    _, tag, _ = built
     probe = buildah("from", "--name", "image-probe", tag).stdout.strip()
     try:
         root = Path(buildah("mount", probe).stdout.strip())
@@ -163,6 +233,21 @@ def test_the_image_serves_the_champion_as_the_project_does(
             if path.name in KEPT_OUT or "data/prepared" in str(path)
         ]
         assert not found, f"project files in the image: {found[:10]}"
+        site = next((root / "opt/venv/lib").glob("python3*/site-packages"))
+        installed = {
+            re.sub(r"[-_.]+", "-", info.name.rsplit("-", 1)[0]).lower()
+            for info in site.glob("*.dist-info")
+        }
+        assert "mlflow-skinny" in installed
+        assert not installed & LEFT_OUT, f"the image has {sorted(installed & LEFT_OUT)}"
+        tuned = buildah(
+            "run", "--isolation", "chroot", "--user", "10001:10001", probe, "--",
+            "tumor-classifier", "tune", "run", check=False,
+        )  # fmt: skip
+        assert tuned.returncode == 1
+        assert "Traceback" not in tuned.stderr, tuned.stderr[-2000:]
+        (error,) = [line for line in tuned.stderr.splitlines() if line.startswith("Error:")]
+        assert "pip install 'tumor-classifier[pipeline]'" in error
     finally:
         buildah("umount", probe, check=False)
         buildah("rm", probe, check=False)

@@ -120,19 +120,25 @@ def test_buildah_runs_the_image_command_on_localhost(bin_dir: Path) -> None:
 
 
 def test_build_passes_the_base_image_and_runs_in_the_project(bin_dir: Path, tmp_path: Path) -> None:
-    """Docker builds the project folder with BASE_IMAGE; buildah builds in Docker's format."""
+    """Docker builds the project folder with BASE_IMAGE; buildah and podman build in Docker's format.
+
+    In their default (OCI) format, both drop the Dockerfile's HEALTHCHECK with a warning.
+    """
     docker, buildah = install_engine(bin_dir, "docker"), install_engine(bin_dir, "buildah")
+    podman = install_engine(bin_dir, "podman")
 
     built = build((str(docker),), "tc:3", "python:3.11-slim", tmp_path)
     build((str(buildah),), "tc:3", None, tmp_path)
+    build((str(podman), "--storage-driver", "vfs"), "tc:3", None, tmp_path)
 
     assert built == Image((str(docker),), "tc:3")
-    first, second = calls(bin_dir)
+    first, second, third = calls(bin_dir)
     assert first == {
         "args": ["build", "--build-arg", "BASE_IMAGE=python:3.11-slim", "-t", "tc:3", "."],
         "cwd": str(tmp_path),
     }
     assert second["args"] == ["bud", "--format", "docker", "-t", "tc:3", "."]
+    assert third["args"][2:5] == ["build", "--format", "docker"]
 
 
 def test_a_failed_build_is_an_image_error(bin_dir: Path, tmp_path: Path) -> None:

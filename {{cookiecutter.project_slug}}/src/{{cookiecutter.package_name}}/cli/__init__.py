@@ -17,7 +17,11 @@ from ..errors import ProjectError
 from ..logging import configure_logging
 from ..names import DESCRIPTION, DISTRIBUTION, ENV_PREFIX, PROJECT_NAME
 from ..settings import SettingsError, load_settings
-from . import data, deploy, image, ops, serve, stages, team, tune
+from . import data, deploy, image, k8s, ops, reproduce, serve, stages, team, tune
+
+# The optional dependencies (pyproject.toml) that training, tuning and the store's database need; the serving
+# image goes without them.
+PIPELINE_EXTRA = "pipeline"
 
 
 class ProjectGroup(click.Group):
@@ -31,6 +35,20 @@ class ProjectGroup(click.Group):
             raise click.ClickException(str(error)) from None
         except SettingsError as error:
             raise click.UsageError(str(error)) from None
+        except ModuleNotFoundError as error:
+            if (error.name or __package__).partition(".")[0] == __package__.partition(".")[0]:
+                raise  # a module of the project itself: a broken install, not a missing extra
+            raise click.ClickException(missing_extra(ctx, error.name or "?")) from None
+
+
+def missing_extra(ctx: click.Context, module: str) -> str:
+    """What a command says where a library it needs is not installed: the serving-only install (the image)."""
+    command = ctx.invoked_subcommand or ctx.info_name
+    return (
+        f"`{command}` needs {module.partition('.')[0]}, which is not installed: this environment has only "
+        f"what serving an exported model needs. Install the `{PIPELINE_EXTRA}` extra: "
+        f"pip install '{DISTRIBUTION}[{PIPELINE_EXTRA}]' (in the project: make install)"
+    )
 
 
 @click.group(
@@ -59,8 +77,10 @@ for command in (
     *(data.data_source, data.data_schema),
     *(deploy.promote, deploy.deploy, deploy.rollback, deploy.canary, deploy.server),
     *(image.export_model, image.image),
+    k8s.k8s,
     *(serve.serve, serve.predict),
-    *(ops.info, ops.ui, ops.monitor),
+    *(ops.info, ops.ui, ops.monitor, ops.audit_ignores),
+    reproduce.reproduce,
     team.tracking,
     tune.tune,
 ):

@@ -87,8 +87,10 @@ def build(tool: tuple[str, ...], tag: str, base_image: str | None, root: Path) -
     """Build the Dockerfile in `root` (its context is build/image/, see .dockerignore)."""
     image = Image(tool, tag)
     base = ["--build-arg", f"BASE_IMAGE={base_image}"] if base_image else []
-    # buildah keeps the HEALTHCHECK in Docker's image format only.
-    verb = ["bud", "--format", "docker"] if image.buildah else ["build"]
+    # buildah and podman keep the HEALTHCHECK in Docker's image format only (docker knows no other).
+    verb = ["bud"] if image.buildah else ["build"]
+    if Path(tool[0]).name in ("buildah", "podman"):
+        verb += ["--format", "docker"]
     run([*tool, *verb, *base, "-t", tag, "."], cwd=root, show=True)
     return image
 

@@ -7,6 +7,7 @@ calls `mlflow.set_tracking_uri` or builds an `MlflowClient` for the project.
 from __future__ import annotations
 
 import os
+from importlib.util import find_spec
 from typing import TYPE_CHECKING
 
 from ..errors import ProjectError
@@ -30,6 +31,8 @@ HTTP_RETRY_DEFAULTS = {
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
 }
+# The stores that are a database MLflow opens through SQLAlchemy (full `mlflow` only, not mlflow-skinny).
+DATABASES = frozenset({"sqlite", "postgresql", "mysql", "mssql"})
 _reachable: set[str] = set()
 
 
@@ -43,6 +46,9 @@ def connect(settings: Settings) -> MlflowClient:
     from mlflow.tracking import MlflowClient
 
     uri = settings.resolved_tracking_uri
+    if uri.partition(":")[0].partition("+")[0] in DATABASES and find_spec("sqlalchemy") is None:
+        # mlflow-skinny (the serving-only install) opens no database: the CLI names the extra to install.
+        raise ModuleNotFoundError("a database store needs sqlalchemy", name="sqlalchemy")
     if settings.tracking_server:
         for name, value in HTTP_RETRY_DEFAULTS.items():
             os.environ.setdefault(name, value)  # the user's own choice, in the environment, wins
