@@ -18,6 +18,8 @@ VERSION = re.compile(
     r"^([1-9][0-9]*!)?(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*"
     r"((a|b|rc)(0|[1-9][0-9]*))?(\.post(0|[1-9][0-9]*))?(\.dev(0|[1-9][0-9]*))?$"
 )
+# The Pythons a bake is tested on, oldest first: the choices of cookiecutter.json (a test keeps them equal).
+PYTHON_VERSIONS = ("3.11", "3.12", "3.13", "3.14")
 # Modules a package name must not shadow: the project imports these or its tools expect them.
 KEY_MODULES = frozenset(
     {
@@ -87,6 +89,16 @@ def check_one_line(value: str) -> str | None:
     return "one non-empty line of printable text, at most 200 characters (e.g. 'Jane Doe')"
 
 
+def check_python_version(value: str) -> str | None:
+    """None for a Python the project is tested on, else the versions it may be.
+
+    Cookiecutter refuses other choices itself, but a replayed or edited answer file reaches the hook unchecked.
+    """
+    if value in PYTHON_VERSIONS:
+        return None
+    return f"one of {', '.join(PYTHON_VERSIONS)} (e.g. '{PYTHON_VERSIONS[0]}')"
+
+
 def check_github_owner(value: str) -> str | None:
     """None for a valid GitHub user or organisation name, else the rule it breaks."""
     if GITHUB_OWNER.match(value):
@@ -103,6 +115,7 @@ CHECKS: dict[str, Callable[[str], str | None]] = {
     "author_email": check_email,
     "github_owner": check_github_owner,
     "version": check_version,
+    "python_version": check_python_version,
     "package_index_url": check_index_url,
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -185,3 +186,32 @@ def test_the_pre_gen_checks_import_without_cookiecutter() -> None:
     )
     assert [line.split(":")[0] for line in found][:2] == ["project_name", "project_slug"]
     assert any(line.startswith("package_index_url:") for line in found)
+
+
+@pytest.mark.parametrize("python", ["3.10", "3.15"])
+def test_an_untested_python_is_refused_by_name(tmp_path: Path, python: str) -> None:
+    """Cookiecutter refuses a Python outside the choices, naming it; the hook does too, for replayed answers."""
+    completed = run_cookiecutter(tmp_path, f"python_version={python}")
+    assert completed.returncode != 0
+    assert f"{python} provided for choice variable python_version" in completed.stderr
+    assert list(tmp_path.iterdir()) == [], "no half-generated project is left behind"
+    found = load_hook("pre_gen_project").problems({"python_version": python})
+    expected = (
+        f"python_version: '{python}' is not valid: one of 3.11, 3.12, 3.13, 3.14 (e.g. '3.11')"
+    )
+    assert expected in found
+
+
+def test_python_314_is_offered_and_accepted(tmp_path: Path) -> None:
+    """The prompt offers 3.11 to 3.14, the hook's list is the same, and a 3.14 bake renders."""
+    context = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+    assert context["python_version"] == ["3.11", "3.12", "3.13", "3.14"]
+    assert set(context["__prompts__"]["python_version"]) == {
+        "__prompt__",
+        *context["python_version"],
+    }
+    assert tuple(context["python_version"]) == load_hook("pre_gen_project").PYTHON_VERSIONS
+    completed = run_cookiecutter(tmp_path, "python_version=3.14", "init_git=no")
+    assert completed.returncode == 0, completed.stderr
+    pyproject = (tmp_path / "tumor-classifier" / "pyproject.toml").read_text()
+    assert 'requires-python = ">=3.14,<3.15"' in pyproject

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -22,7 +23,8 @@ UNTRUSTED = re.compile(r"github\.event\.|github\.head_ref|inputs\.")
 SETUP_COMMANDS = ("pipx install ", "pipx inject ")  # the only non-make commands: installing tools
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")  # a full commit SHA: a tag can be moved
 VERSION_COMMENT = re.compile(r"uses: \S+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
-ANSWERS = [(python, publish) for python in ("3.11", "3.12", "3.13") for publish in ("yes", "no")]
+PYTHONS: list[str] = json.loads((TEMPLATE / "cookiecutter.json").read_text())["python_version"]
+ANSWERS = [(python, publish) for python in PYTHONS for publish in ("yes", "no")]
 
 
 def validate(schema: str, *files: Path) -> None:
@@ -81,9 +83,16 @@ def test_generated_files_validate(bake: Bake, python_version: str, publish: str)
         workflow = load(path)
         assert workflow["permissions"] == {"contents": "read"}, f"{path.name}: read-only token"
         for name, job in workflow["jobs"].items():
-            publishes = any("pypi-publish" in step.get("uses", "") for step in job["steps"])
+            signs = any(
+                uses.startswith(
+                    ("pypa/gh-action-pypi-publish@", "actions/attest-build-provenance@")
+                )
+                for uses in (step.get("uses", "") for step in job["steps"])
+            )
             mints = "id-token" in job.get("permissions", {})
-            assert mints == publishes, f"{path.name}/{name}: id-token only where it publishes"
+            assert (
+                mints == signs
+            ), f"{path.name}/{name}: id-token only where it publishes or attests"
     if publish == "no":
         text = (project / ".github/workflows/ci.yml").read_text()
         assert "pypi-publish" not in text, "no publishing bits left"
@@ -92,7 +101,12 @@ def test_generated_files_validate(bake: Bake, python_version: str, publish: str)
 
 @pytest.mark.parametrize(
     ("python_version", "matrix"),
-    [("3.11", ["3.11", "3.13"]), ("3.12", ["3.12", "3.13"]), ("3.13", ["3.13"])],
+    [
+        ("3.11", ["3.11", "3.14"]),
+        ("3.12", ["3.12", "3.14"]),
+        ("3.13", ["3.13", "3.14"]),
+        ("3.14", ["3.14"]),
+    ],
 )
 def test_ci_runs_the_make_targets(bake: Bake, python_version: str, matrix: list[str]) -> None:
     """CI runs on push and PR, reads only, cancels superseded runs, calls make on each Python."""
@@ -106,6 +120,7 @@ def test_ci_runs_the_make_targets(bake: Bake, python_version: str, matrix: list[
         "POETRY_VIRTUALENVS_IN_PROJECT": "true",
     }
     assert ci["jobs"]["checks"]["strategy"]["matrix"]["python-version"] == matrix
+    assert matrix[-1] == PYTHONS[-1], "the newest Python the prompt offers"
     assert commands(ci, "checks")[-4:] == [
         "make install",
         "make lint",
@@ -113,6 +128,8 @@ def test_ci_runs_the_make_targets(bake: Bake, python_version: str, matrix: list[
         "make test",
     ]
     assert commands(ci, "pipeline")[-2:] == ["make install", "make pipeline-check"]
+    assert commands(ci, "audit")[-2:] == ["make install", "make audit"]
+    assert "pipx inject" not in str(ci), "Poetry installs the export plugin pyproject.toml requires"
     assert commands(ci, "image")[-3:] == ["make train", "make deploy", "make image"]
     for name, job in ci["jobs"].items():
         caches = [s for s in job["steps"] if s.get("uses", "").startswith("actions/cache@")]
@@ -120,7 +137,7 @@ def test_ci_runs_the_make_targets(bake: Bake, python_version: str, matrix: list[
         assert "hashFiles('poetry.lock'" in caches[0]["with"]["key"], f"{name}: keyed on the lock"
 
 
-@pytest.mark.parametrize("python_version", ["3.11", "3.13"])
+@pytest.mark.parametrize("python_version", ["3.11", "3.14"])
 def test_every_run_step_calls_make_and_no_expression(bake: Bake, python_version: str) -> None:
     """Jobs only install Poetry and call make; no ${{ }} is spliced into a shell command."""
     project = bake(python_version=python_version, publish_to_pypi="yes")
@@ -162,14 +179,23 @@ def test_release_publishes_with_trusted_publishing_only(bake: Bake) -> None:
         "make release-check",
     ]
     jobs = release["jobs"]
-    assert (jobs["testpypi"]["needs"], jobs["pypi"]["needs"]) == ("build", "testpypi")
+    needs = {name: job.get("needs") for name, job in jobs.items()}
+    assert needs == {
+        "build": None,
+        "attest": "build",
+        "testpypi": "attest",
+        "pypi": "testpypi",
+        "github-release": "pypi",
+    }, "nothing is published unattested; the GitHub release only after PyPI"
     for name, job in jobs.items():
         uses = [step.get("uses", "") for step in job["steps"]]
         publishes = any(use.startswith("pypa/gh-action-pypi-publish@") for use in uses)
         assert (job.get("permissions") == {"id-token": "write"}) == publishes, name
         assert job.get("environment") == (name if publishes else None), name
         checks_out = any(use.startswith("actions/checkout@") for use in uses)
-        assert checks_out != publishes, f"{name}: a job builds or publishes, never both"
+        assert checks_out == (
+            name == "build"
+        ), f"{name}: only the build job checks out and runs code"
     rehearsal = next(
         s for _, s in steps(release) if "pypi-publish" in s.get("uses", "") and "with" in s
     )
@@ -224,7 +250,40 @@ def test_template_ci_runs_the_readme_commands() -> None:
     assert ci["env"]["MLFLOW_DISABLE_TELEMETRY"] == "true"
     assert commands(ci, "bake") == ["make lint", "make test-fast"]
     assert "if" not in ci["jobs"]["bake"], "the fast tests run on every push and pull request"
+    oldest_and_newest = [PYTHONS[0], PYTHONS[-1]]
+    assert ci["jobs"]["bake"]["strategy"]["matrix"]["python-version"] == oldest_and_newest
     assert commands(ci, "end-to-end") == ["make test"]
     condition = ci["jobs"]["end-to-end"]["if"]
     assert "github.event_name == 'push'" in condition
     assert "github.ref == 'refs/heads/main'" in condition
+
+
+def test_release_attests_and_attaches_the_sbom(bake: Bake) -> None:
+    """The wheel and sdist are attested with least permissions; the SBOM reaches the GitHub release."""
+    release = load(bake(publish_to_pypi="yes") / ".github/workflows/release.yml")
+    jobs = release["jobs"]
+    attest = jobs["attest"]
+    assert attest["permissions"] == {
+        "contents": "read",
+        "id-token": "write",
+        "attestations": "write",
+    }
+    subject = next(
+        step["with"]["subject-path"]
+        for step in attest["steps"]
+        if step.get("uses", "").startswith("actions/attest-build-provenance@")
+    )
+    assert subject.split() == ["dist/*.whl", "dist/*.tar.gz"]
+    uploads = [s["with"] for s in jobs["build"]["steps"] if "upload-artifact" in s.get("uses", "")]
+    assert {"name": "sbom", "path": "dist/sbom.cdx.json", "if-no-files-found": "error"} in uploads
+    assert "sbom" not in next(
+        u["path"] for u in uploads if u["name"] == "dist"
+    ), "PyPI takes no SBOM"
+    github = jobs["github-release"]
+    assert github["permissions"] == {"contents": "write"}
+    files = github["steps"][-1]["with"]["files"].split()
+    assert github["steps"][-1]["uses"].startswith("softprops/action-gh-release@")
+    assert files == ["dist/*.whl", "dist/*.tar.gz", "dist/sbom.cdx.json"]
+    others = [job for name, job in jobs.items() if name not in ("attest", "github-release")]
+    assert all("attestations" not in job.get("permissions", {}) for job in others)
+    assert all(job.get("permissions", {}).get("contents") != "write" for job in others)

@@ -10,6 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 import click
 
 from .. import __version__
+from ..audit import IGNORE_FILE, load_ignores
 from ..names import DISTRIBUTION
 from ..project import ROOT_VARIABLE
 from ..settings import Settings, mask_credentials
@@ -88,3 +89,16 @@ def monitor(settings: Settings, version: str | None) -> None:
     click.echo(summary.describe())
     if summary.drifted:
         sys.exit(DRIFT_EXIT_CODE)
+
+
+@click.command("audit-ignores")
+@click.pass_obj
+def audit_ignores(settings: Settings) -> None:
+    """Check the vulnerability ignore list and print its ids, one a line, for `make audit`.
+
+    An entry without a reason, without an expiry date or past it fails with one line naming it.
+    """
+    from datetime import date
+
+    for ignore in load_ignores(settings.project_root / IGNORE_FILE, date.today()):
+        click.echo(ignore.id)
