@@ -95,6 +95,18 @@ class MonitorParams(_Frozen):
     max_drifted: int = Field(0, ge=0)  # columns (the prediction is one) allowed above psi_limit
 
 
+class ReproduceParams(_Frozen):
+    """What `make reproduce` accepts as the same model: the room left for BLAS and platform differences."""
+
+    metric_tolerance: float = Field(1e-6, ge=0, allow_inf_nan=False)  # per test metric, absolute
+    prediction_tolerance: float = Field(
+        1e-6, ge=0, allow_inf_nan=False
+    )  # regression values, absolute
+    min_agreement: float = Field(
+        1.0, ge=0, le=1
+    )  # classification: share of equal predicted classes
+
+
 class Params(_Frozen):
     """Everything in params.yaml."""
 
@@ -107,6 +119,7 @@ class Params(_Frozen):
     gate: GateParams
     monitor: MonitorParams = MonitorParams()
     tune: TuneParams | None = None  # `make tune`'s search (search_space.py)
+    reproduce: ReproduceParams = ReproduceParams()  # `make reproduce`'s verdict
 
     @model_validator(mode="after")
     def _split_leaves_training_data(self) -> Params:

@@ -20,7 +20,7 @@ from .metrics import curve_metrics, model_metrics, rmse, score_test_split
 from .model import MODEL_DIR, TRUSTED_TYPES, Model, fit_model
 from .params import Params
 from .plots import draw, evaluation_plots
-from .prepare import Splits, features_and_target, read_splits
+from .prepare import PREPARED_DIR, Splits, features_and_target, read_splits
 
 if TYPE_CHECKING:
     from ..tracking import RunCallback, TrackedRun
@@ -61,6 +61,31 @@ def consumed_data_hash(settings: Settings) -> str:
         return dvc_output_hashes(settings.project_root).get("data/prepared", "")
     except ValueError as error:  # a corrupt dvc.lock: the message names it
         raise PipelineError(f"{error}; restore it from git (git checkout dvc.lock)") from None
+
+
+def log_splits(tracked: TrackedRun, splits: Splits, data_hash: str, target: str) -> None:
+    """The three splits as the run's MLflow dataset inputs: the UI's Dataset column, `search_runs`.
+
+    Each names its DVC path as source and carries DVC's md5 of data/prepared as digest, so a reader finds
+    the data a run consumed without knowing the project's tags. Skipped once the run writes to its spool
+    (the spool replays metrics, params and tags only) and before the first `dvc repro` (no hash yet).
+    """
+    import warnings
+
+    import mlflow
+    from mlflow.data.pandas_dataset import from_pandas
+
+    if tracked.spool is not None or not data_hash:
+        return
+    for context, frame in splits._asdict().items():
+        source = f"data/{PREPARED_DIR}/{context}.csv"
+        with warnings.catch_warnings():
+            # MLflow registers two local-file sources that both match a path, and warns that it picks one.
+            warnings.simplefilter("ignore", UserWarning)
+            dataset = from_pandas(
+                frame, source=source, name=context, digest=data_hash, targets=target
+            )
+        mlflow.log_input(dataset, context=context)
 
 
 def callbacks_of(params: Params) -> list[RunCallback]:
@@ -109,6 +134,7 @@ def run(settings: Settings, params: Params) -> dict[str, Any]:
         experiment_id=project_experiment_id(settings, connect(settings)),
     ) as tracked:
         logger.info("training on {} rows, validating on {}", len(x_train), len(splits.val))
+        log_splits(tracked, splits, data_hash, params.data.target)
         model = fit_model(x_train, y_train, params.task, params.model, params.seed)
         log_scores(tracked, model, splits, params)
         version = log_and_register(
