@@ -238,6 +238,7 @@ BASE_FILES = {
     "tests/cli/test_startup.py",
     "tests/serving/test_metrics.py",
     "tests/serving/test_plan.py",
+    "tests/serving/conftest.py",
     "tests/serving/test_v2.py",
     "tests/serving/test_v2_client.py",
     "tests/tracking/test_ending.py",

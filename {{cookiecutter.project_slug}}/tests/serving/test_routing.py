@@ -20,15 +20,6 @@ from {{ cookiecutter.package_name }}.serving.routing import CheckFailedError, Ro
 from {{ cookiecutter.package_name }}.settings import Settings
 
 
-@pytest.fixture
-def served(loaded_model: LoadedModel) -> LoadedModel:
-    """The iris model with the serving example MLflow would have saved beside it."""
-    example = loaded_model.input_example
-    assert example is not None
-    payload = {"dataframe_split": json.loads(example.to_json(orient="split", index=False))}
-    return replace(loaded_model, serving_example=payload)
-
-
 def rows_of(model: LoadedModel, count: int = 1) -> dict[str, Any]:
     """A scoring payload of the model's first example rows."""
     assert model.input_example is not None

@@ -8,7 +8,6 @@ import time
 from dataclasses import replace
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }}.model.loaded import LoadedModel
@@ -17,15 +16,6 @@ from {{ cookiecutter.package_name }}.serving.errors import MESSAGE_LIMIT
 from {{ cookiecutter.package_name }}.serving.plan import Plan
 from {{ cookiecutter.package_name }}.serving.routing import Routes
 from {{ cookiecutter.package_name }}.settings import Settings
-
-
-@pytest.fixture
-def served(loaded_model: LoadedModel) -> LoadedModel:
-    """The iris model with the serving example MLflow would have saved beside it."""
-    example = loaded_model.input_example
-    assert example is not None
-    payload = {"dataframe_split": json.loads(example.to_json(orient="split", index=False))}
-    return replace(loaded_model, serving_example=payload)
 
 
 def tensors(model: LoadedModel, count: int = 3) -> dict[str, Any]:
