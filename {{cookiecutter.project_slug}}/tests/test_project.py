@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from {{ cookiecutter.package_name }}.names import DISTRIBUTION
 from {{ cookiecutter.package_name }}.project import ROOT_VARIABLE, find_project_root
 
 
@@ -29,3 +30,10 @@ def test_setting_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The PROJECT_ROOT variable overrides the search."""
     monkeypatch.setenv(ROOT_VARIABLE, str(tmp_path))
     assert find_project_root(Path("/")) == tmp_path.resolve()
+
+
+def test_a_folder_without_the_project_is_searched_again(tmp_path: Path) -> None:
+    """Only a root that was found is kept: the project made here afterwards is found."""
+    assert find_project_root(tmp_path) is None
+    (tmp_path / "pyproject.toml").write_text(f'[project]\nname = "{DISTRIBUTION}"\n')
+    assert find_project_root(tmp_path) == tmp_path.resolve()

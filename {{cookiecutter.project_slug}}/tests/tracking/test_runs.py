@@ -8,6 +8,7 @@ import sys
 
 import mlflow
 import pytest
+from mlflow.entities import Param, RunTag
 from mlflow.tracking import MlflowClient
 from pydantic import BaseModel
 
@@ -162,6 +163,29 @@ def test_many_params_and_tags_are_batched(experiment: str, client: MlflowClient)
     stored = client.get_run(run.run_id).data
     assert len(stored.params) == 250, "params lost"
     assert all(stored.tags.get(f"t{i}") == str(i) for i in range(150)), "tags lost"
+
+
+def test_a_flush_with_params_and_tags_is_one_store_call(
+    experiment: str, client: MlflowClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A trial's end sends its curve, params and outcome together: one log_batch, all of it stored."""
+    with tracked_run("trial") as run:
+        for step in range(3):
+            run.log_metric("val_score", step / 10, step=step)
+        calls: list[int] = []
+        real = run.client.log_batch
+
+        def counted(*args: object, **kwargs: object) -> None:
+            calls.append(1)
+            real(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(run.client, "log_batch", counted)
+        run.flush(params=[Param("depth", "3")], tags=[RunTag("state", "COMPLETE")])
+    assert len(calls) == 1, "the points and the params went in separate calls"
+    stored = client.get_run(run.run_id).data
+    assert (stored.params, stored.tags["state"]) == ({"depth": "3"}, "COMPLETE")
+    history = client.get_metric_history(run.run_id, "val_score")
+    assert [point.step for point in history] == [0, 1, 2], "the buffered curve was not sent"
 
 
 def test_decorator_logs_arguments_and_returns(experiment: str, client: MlflowClient) -> None:

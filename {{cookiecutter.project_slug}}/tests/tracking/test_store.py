@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import sqlite3
 from pathlib import Path
 
 import mlflow
@@ -10,7 +12,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.names import ARTIFACT_SCHEME, DISTRIBUTION
 from {{ cookiecutter.package_name }}.settings import Settings
-from {{ cookiecutter.package_name }}.tracking.store import connect, project_experiment_id
+from {{ cookiecutter.package_name }}.tracking.store import connect, project_experiment_id, write_ahead_log
 
 
 def project_at(folder: Path) -> Settings:
@@ -57,3 +59,22 @@ def test_a_moved_project_keeps_its_artifacts(
     text = mlflow.artifacts.load_text(f"{artifact_uri}/notes/readme.txt")
     assert text == "kept"
     assert not (tmp_path / "before").exists()
+
+
+def test_the_embedded_store_runs_in_wal_mode(tmp_path: Path) -> None:
+    """A store connect() creates is in SQLite's WAL mode, and stays so for the next process."""
+    settings = project_at(tmp_path / "project")
+    connect(settings).search_experiments()
+    database = settings.mlflow_dir / "mlflow.db"
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_a_store_that_is_no_database_is_left_as_it_is(tmp_path: Path) -> None:
+    """WAL mode is not forced on a broken file: its bytes stay for the one-line error to name."""
+    settings = project_at(tmp_path / "project")
+    settings.mlflow_dir.mkdir(parents=True)
+    database = settings.mlflow_dir / "mlflow.db"
+    database.write_bytes(b"not a database" * 100)
+    write_ahead_log(database)
+    assert database.read_bytes() == b"not a database" * 100

@@ -71,15 +71,18 @@ class BufferedMetricLogger:
         waited = time.monotonic() - self._last_flush
         return len(self._buffer) >= self.max_points or waited >= self.flush_interval
 
-    def flush(self) -> None:
+    def flush(self, send_first: Callable[[Sequence[Metric]], None] | None = None) -> None:
         """Send everything buffered now, synchronously, in chunks MLflow accepts.
 
         MLflow's client would split one large call the same way, but chunking here drops each chunk from the
         buffer only once it is stored: after a failure the buffer holds exactly the points not written.
+        `send_first` sends the first chunk (an empty one too): what its caller adds travels in the same call.
         """
-        while self._buffer:
+        first = send_first
+        while self._buffer or first is not None:
             chunk = self._buffer[:BATCH_LIMIT]
-            self.send(chunk)
+            (first or self.send)(chunk)
+            first = None
             # Dropped only once stored: after a failed call the points are still here to retry.
             del self._buffer[: len(chunk)]
         self._last_flush = time.monotonic()

@@ -65,9 +65,7 @@ class TrackedRun:
         self.client = client
         self.callbacks = tuple(callbacks)
         self.spool: Spool | None = None
-        self.end_status = (
-            "FINISHED"  # how a block that returns ends the run (a pruned trial: KILLED)
-        )
+        self.end_status = "FINISHED"  # how a returning block ends it (a pruned trial: KILLED)
         self.metrics = BufferedMetricLogger(
             self.run_id, client, send=lambda chunk: self.write(metrics=chunk)
         )
@@ -115,9 +113,14 @@ class TrackedRun:
         """The run's spool, from now on: the tracking server stopped answering."""
         return open_spool(spool_folder(), self.run_id)
 
-    def flush(self) -> None:
-        """Send buffered metrics now."""
-        self.metrics.flush()
+    def flush(self, *, params: Iterable[Param] = (), tags: Iterable[RunTag] = ()) -> None:
+        """Send buffered metrics now, and `params` and `tags` with the first of them: one store call."""
+        values, labels = list(params), list(tags)
+
+        def along(chunk: Sequence[Metric]) -> None:
+            self.write(metrics=chunk, params=values, tags=labels)
+
+        self.metrics.flush(along if values or labels else None)
 
 
 def current_run() -> TrackedRun:

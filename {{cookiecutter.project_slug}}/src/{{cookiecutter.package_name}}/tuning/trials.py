@@ -91,8 +91,8 @@ def _scored(
         outcome[STATE_TAG] = "COMPLETE"
         logger.info("trial {}: {} {:.4g} with {}", trial.number, metric, value, trial.params)
         return value, None
-    finally:  # the parameters Optuna proposed and the outcome, in one write
-        run.write(
+    finally:  # the parameters Optuna proposed, the outcome and the curve, in one write
+        run.flush(
             params=[Param(name, str(chosen)) for name, chosen in trial.params.items()],
             tags=[RunTag(key, text) for key, text in outcome.items()],
         )
