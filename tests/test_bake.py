@@ -150,6 +150,13 @@ BASE_FILES = {
     "src/{package}/cli/team.py",
     "src/{package}/cli/tune.py",
     "src/{package}/cli/reproduce.py",
+    "src/{package}/card/__init__.py",
+    "src/{package}/card/facts.py",
+    "src/{package}/card/render.py",
+    "src/{package}/card/write.py",
+    "tests/card/__init__.py",
+    "tests/card/test_card.py",
+    "model-card.md",
     "src/{package}/serving/errors.py",
     "src/{package}/serving/routes.py",
     "src/{package}/serving/schema.py",
@@ -484,7 +491,7 @@ LAYERS = [
     {"pipeline", "model", "mlflow_plugin"},
     {"serving", "image", "tuning", "reproduce"},
     {"deploy"},
-    {"monitoring"},
+    {"monitoring", "card"},  # card: a version's model card, from its lineage and its gate
     {"cli"},
     {"__main__"},
 ]

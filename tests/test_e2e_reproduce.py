@@ -1,6 +1,6 @@
 """`make reproduce` on the shared bake (slow): exit 0 for a clean version, 2 for a dirty one, 1 for an unseeded one.
 
-A clean version rebuilds to the same model and adds nothing to the store. Each test leaves the bake as it found it: files it changed are restored and committed, and the pipeline is
+A clean version rebuilds to the same model and adds nothing to the store; its model card then says so. Each test leaves the bake as it found it: files it changed are restored and committed, and the pipeline is
 trained again on the shipped code when a test trained on other code.
 """
 
@@ -33,6 +33,24 @@ print(json.dumps({
     "newest": str(max(int(v.version) for v in versions)),
     "dirty": {str(v.version): client.get_run(v.run_id).data.tags.get("tumor_classifier.git.dirty")
               for v in versions},
+}))
+"""
+# The model card as huggingface_hub's own loader reads it, beside what MLflow holds of the version.
+CARD = """
+import json
+from huggingface_hub import ModelCard
+from mlflow.tracking import MlflowClient
+from tumor_classifier.settings import load_settings
+s = load_settings()
+client = MlflowClient(s.resolved_tracking_uri)
+version = client.get_model_version(s.model_name, VERSION)
+card = ModelCard.load("reports/model-card/README.md")
+logged = client.get_run(version.run_id).data.metrics
+print(json.dumps({
+    "card": {r.metric_type: r.metric_value for r in card.data.eval_results},
+    "run": {k.removeprefix("test_"): v for k, v in logged.items() if k.startswith("test_")},
+    "tag": version.tags.get("model_card"),
+    "text": card.text,
 }))
 """
 MODEL = Path("src/tumor_classifier/pipeline/model.py")
@@ -108,6 +126,12 @@ def test_a_clean_version_is_reproduced_and_nothing_is_added(trained: Path) -> No
     print(f"\nmake train {train_seconds:.1f} s, make reproduce {seconds:.1f} s: "
           f"{seconds / train_seconds:.2f}x (goal <= 1.5x)")  # fmt: skip
     assert seconds <= 3 * train_seconds, "a reproduce costs about one training"
+    run_make(trained, "model-card", f"VERSION={version}")
+    card = dict(project_python(trained, CARD.replace("VERSION", repr(version))))
+    assert card["card"] == card["run"], "the card's model-index holds the run's test metrics"
+    assert card["tag"] == "model-card/README.md", "the version names its card"
+    assert "- Last `make reproduce`: reproduced (" in card["text"]
+    assert "| train | data/prepared/train.csv |" in card["text"], "the run's dataset inputs"
 
 
 def test_a_version_trained_on_uncommitted_changes_cannot_be_judged(trained: Path) -> None:

@@ -185,7 +185,8 @@ def test_release_publishes_with_trusted_publishing_only(bake: Bake) -> None:
         "attest": "build",
         "testpypi": "attest",
         "pypi": "testpypi",
-        "github-release": "pypi",
+        "model-card": None,
+        "github-release": ["pypi", "model-card"],
     }, "nothing is published unattested; the GitHub release only after PyPI"
     for name, job in jobs.items():
         uses = [step.get("uses", "") for step in job["steps"]]
@@ -194,8 +195,8 @@ def test_release_publishes_with_trusted_publishing_only(bake: Bake) -> None:
         assert job.get("environment") == (name if publishes else None), name
         checks_out = any(use.startswith("actions/checkout@") for use in uses)
         assert checks_out == (
-            name == "build"
-        ), f"{name}: only the build job checks out and runs code"
+            name in ("build", "model-card")
+        ), f"{name}: only the build and the card's training check out and run code"
     rehearsal = next(
         s for _, s in steps(release) if "pypi-publish" in s.get("uses", "") and "with" in s
     )
@@ -259,7 +260,7 @@ def test_template_ci_runs_the_readme_commands() -> None:
 
 
 def test_release_attests_and_attaches_the_sbom(bake: Bake) -> None:
-    """The wheel and sdist are attested with least permissions; the SBOM reaches the GitHub release."""
+    """The wheel and sdist are attested with least permissions; the SBOM and model card reach the release."""
     release = load(bake(publish_to_pypi="yes") / ".github/workflows/release.yml")
     jobs = release["jobs"]
     attest = jobs["attest"]
@@ -283,7 +284,11 @@ def test_release_attests_and_attaches_the_sbom(bake: Bake) -> None:
     assert github["permissions"] == {"contents": "write"}
     files = github["steps"][-1]["with"]["files"].split()
     assert github["steps"][-1]["uses"].startswith("softprops/action-gh-release@")
-    assert files == ["dist/*.whl", "dist/*.tar.gz", "dist/sbom.cdx.json"]
+    assert files == ["dist/*.whl", "dist/*.tar.gz", "dist/sbom.cdx.json", "dist/model-card.md"]
+    assert commands(release, "model-card")[-2:] == [
+        "make train",
+        "make model-card VERSION=1 CARD=dist/model-card.md",
+    ]
     others = [job for name, job in jobs.items() if name not in ("attest", "github-release")]
     assert all("attestations" not in job.get("permissions", {}) for job in others)
     assert all(job.get("permissions", {}).get("contents") != "write" for job in others)

@@ -80,7 +80,7 @@ for command in (
     k8s.k8s,
     *(serve.serve, serve.predict),
     *(ops.info, ops.ui, ops.monitor, ops.audit_ignores),
-    reproduce.reproduce,
+    *(reproduce.reproduce, reproduce.model_card),
     team.tracking,
     tune.tune,
 ):

@@ -1,8 +1,9 @@
-"""Rebuilding a registered version from its lineage, and the verdict (`reproduce`)."""
+"""Where a version came from: rebuilding it from its lineage (`reproduce`), and its card (`model-card`)."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -32,3 +33,19 @@ def reproduce(settings: Settings, version: str) -> None:
         click.echo(f"Error: version {version} {verdict.outcome()}", err=True)
         sys.exit(DIFFERS_EXIT_CODE)
     click.echo(f"version {version} reproduced: every check holds")
+
+
+@click.command("model-card")
+@click.option("--version", required=True, help="The registered version to describe.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write it (default: reports/model-card/README.md).",
+)
+@click.pass_obj
+def model_card(settings: Settings, version: str, output: Path | None) -> None:
+    """Write a version's model card (Hugging Face format) to reports/model-card/ and beside its run."""
+    from ..card.write import write_card
+
+    path = write_card(settings, version, output)
+    click.echo(f"model card of version {version}: {path} (and beside its run in MLflow)")

@@ -65,8 +65,7 @@ def record(registry: Registry, lineage: Lineage, verdict: Verdict) -> str:
         DATE_TAG: now.isoformat(timespec="seconds"),
         TABLE_TAG: path,
     }
-    for key, value in tags.items():
-        registry.client.set_model_version_tag(registry.name, lineage.version, key, value)
+    registry.tag_version(lineage.version, tags)
     return path
 
 

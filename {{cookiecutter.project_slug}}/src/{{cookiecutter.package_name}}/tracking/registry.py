@@ -131,6 +131,11 @@ class Registry:
         else:
             self.client.delete_model_version_tag(self.name, number, ROLLED_BACK_TAG)
 
+    def tag_version(self, number: str, tags: Mapping[str, str]) -> None:
+        """Set tags on version `number` (what was found about it: a verdict, where its card is)."""
+        for key, value in tags.items():
+            self.client.set_model_version_tag(self.name, number, key, value)
+
     def move(self, before: DeployRecord, after: DeployRecord) -> None:
         """Write what differs from `before` to make the champion/previous aliases and history say `after`.
 
