@@ -64,6 +64,8 @@ BASE_FILES = {
     "k8s/kserve/inferenceservice.yaml",
     "src/{package}/cli/k8s.py",
     "src/{package}/deploy/k8s.py",
+    "src/{package}/deploy/serving_gate.py",
+    "tests/deploy/test_serving_gate.py",
     "tests/deploy/test_k8s.py",
     "tests/serving/test_request_log.py",
     "docs/maintenance.md",

@@ -68,6 +68,25 @@ def test_fuzzing_the_api_finds_no_server_error(served: Served, tmp_path: Path) -
     assert completed.returncode == 0, completed.stdout[-6000:]
 
 
+def test_the_serving_gate_passes_and_fails_on_its_budget(
+    served: Served, serving_env: dict[str, str]
+) -> None:
+    """`make serve-check` (CI's serving gate): green on the budget as shipped, red below what it measures."""
+    params = served.project / "params.yaml"
+    shipped = params.read_text()
+    done = run_make(served.project, "serve-check", env=serving_env, check=False)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "contract: no server error in 100 schemathesis examples per operation" in done.stdout
+    measured = float(done.stdout.split("latency: p95 ")[1].split(" ms")[0])
+    try:
+        params.write_text(shipped.replace("  p95_ms: 100 ", f"  p95_ms: {measured / 1000:g} "))
+        done = run_make(served.project, "serve-check", env=serving_env, check=False)
+    finally:
+        params.write_text(shipped)
+    assert done.returncode != 0
+    assert f"over the {measured / 1000:g} ms budget (serve.p95_ms in params.yaml)" in done.stderr
+
+
 def test_the_docs_page_renders_without_internet(served: Served, tmp_path: Path) -> None:
     """/docs draws every operation in a headless browser that can reach nothing but 127.0.0.1."""
     url = f"{served.url}/docs"

@@ -131,6 +131,16 @@ def test_ci_runs_the_make_targets(bake: Bake, python_version: str, matrix: list[
     assert commands(ci, "audit")[-2:] == ["make install", "make audit"]
     assert "pipx inject" not in str(ci), "Poetry installs the export plugin pyproject.toml requires"
     assert commands(ci, "image")[-3:] == ["make train", "make deploy", "make image"]
+    assert commands(ci, "serving")[-4:] == [
+        "make train",
+        "make deploy",
+        "make serve-check",
+        "make undeploy",
+    ], "the serving gate runs on the deployed champion, and the server is always stopped"
+    assert (
+        next(s for n, s in steps(ci) if n == "serving" and s.get("run") == "make undeploy")["if"]
+        == "always()"
+    )
     for name, job in ci["jobs"].items():
         caches = [s for s in job["steps"] if s.get("uses", "").startswith("actions/cache@")]
         assert [cache["with"]["path"] for cache in caches] == ["~/.cache/pypoetry"], name

@@ -128,3 +128,12 @@ def server_stop(settings: Settings) -> None:
     from ..deploy import strategies
 
     click.echo("server stopped" if strategies.stop(settings) else "no server was running")
+
+
+@server.command("check")
+@click.pass_obj
+def server_check(settings: Settings) -> None:
+    """The serving gate: fuzz the running server's API (schemathesis), then its p95 latency vs serve.p95_ms."""
+    from ..deploy import serving_gate
+
+    serving_gate.check(settings, click.echo)

@@ -107,6 +107,15 @@ class ReproduceParams(_Frozen):
     )  # classification: share of equal predicted classes
 
 
+class ServeParams(_Frozen):
+    """The serving gate (`make serve-check`, CI after `make deploy`): its latency budget and its sizes."""
+
+    # Milliseconds per request of /invocations, one request at a time.
+    p95_ms: float = Field(100.0, gt=0, allow_inf_nan=False)
+    requests: int = Field(200, ge=20, le=100_000)  # of the serving example, to measure
+    fuzz_examples: int = Field(100, ge=1, le=10_000)  # schemathesis examples per operation
+
+
 class Params(_Frozen):
     """Everything in params.yaml."""
 
@@ -120,6 +129,7 @@ class Params(_Frozen):
     monitor: MonitorParams = MonitorParams()
     tune: TuneParams | None = None  # `make tune`'s search (search_space.py)
     reproduce: ReproduceParams = ReproduceParams()  # `make reproduce`'s verdict
+    serve: ServeParams = ServeParams()  # `make serve-check`'s budget
 
     @model_validator(mode="after")
     def _split_leaves_training_data(self) -> Params:
