@@ -58,7 +58,7 @@ test: $(INSTALLED) chromium image-tools ## Run the template's tests: bake and ho
 	$(PY) -m pytest -n 2 -m "not slow"
 	@# One process, so the end-to-end tests share one installed bake. Each asks for the state it needs (fixtures in
 	@# tests/e2e.py), so they pass in any order: `pytest -m slow --reverse tests/test_e2e_*.py` runs them backwards.
-	$(PY) -m pytest -m slow
+	$(PY) -m pytest -m slow --durations=40
 
 .PHONY: test-fast
 test-fast: $(INSTALLED) ## Run only the fast bake and hook tests

@@ -150,7 +150,7 @@ def main() -> None:
         bare_env = {**env, "POETRY_VIRTUALENVS_IN_PROJECT": "true"}
         anchors = {
             "bare `poetry install --only main` (same lock)": run(
-                ["poetry", "install", "--only", "main"], bare, bare_env
+                ["poetry", "install", "--all-extras", "--only", "main"], bare, bare_env
             ),
             "`mlflow models serve` start to first answer": mlflow_serve_start(
                 project, env, payload

@@ -1,11 +1,13 @@
 """`make reproduce` on the shared bake (slow): exit 0 for a clean version, 2 for a dirty one, 1 for an unseeded one.
 
-A clean version rebuilds to the same model and adds nothing to the store; its model card then says so. Each test leaves the bake as it found it: files it changed are restored and committed, and the pipeline is
+A clean version rebuilds to the same model and adds nothing to the store; its model card then says so. A version
+trained on your own file still reproduces after the file changed: its data comes from the DVC cache. Each test leaves the bake as it found it: files it changed are restored and committed, and the pipeline is
 trained again on the shipped code when a test trained on other code.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -171,3 +173,34 @@ def test_an_unseeded_version_differs(trained: Path) -> None:
     named = done.stderr.rpartition("differs: ")[2]
     assert "test_log_loss" in named, f"the probabilities of another model differ: {named}"
     assert store(trained)["versions"][version]["reproduce.verdict"].startswith("differs: ")
+
+
+def test_a_changed_dataset_file_does_not_change_the_rebuild(trained: Path) -> None:
+    """Your own file, trained and committed, then changed and committed without retraining: still exit 0.
+
+    The rebuild restores the raw data the version was trained on from the DVC cache by its hash, never from
+    the working folder (nor from the worktree's commit, which holds the same file): the data checks hold.
+    """
+    params = trained / "params.yaml"
+    shipped = params.read_text()
+    source = trained / "datasets/churn.csv"
+    try:
+        shutil.copy(trained / "tests/data/churn.csv", source)
+        run_make(trained, "data-source", "SOURCE=datasets/churn.csv", "TARGET=churned")
+        run_make(trained, "data-schema")
+        # The first training on the new file rewrites dvc.lock mid-run (a dirty version); the next is clean.
+        run_make(trained, "train")
+        version, _ = train_committed(trained)
+        rows = source.read_text().splitlines()
+        source.write_text("\n".join(rows[:-25]) + "\n")  # 25 rows fewer: another dataset
+        commit_all(trained, "e2e: the dataset changed, the model not retrained")
+        done = reproduce_code(trained, version)
+    finally:
+        params.write_text(shipped)
+        for path in (trained / "datasets").glob("churn*"):
+            path.unlink()
+        commit_all(trained, "e2e: the shipped dataset again")
+        run_make(trained, "train")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert f"version {version} reproduced" in done.stdout
+    assert "| data data/prepared |" in done.stdout, "the data was checked against its recorded hash"

@@ -199,7 +199,7 @@ def test_make_image_run_serves_the_champion_with_podman(
     assert "tumor-classifier-image-run" not in left
     config = json.loads(buildah("inspect", "--type", "image", tag).stdout)
     assert config["OCIv1"]["config"]["User"] == "10001:10001"
-    assert "/health" in " ".join(config["Docker"]["config"]["Healthcheck"]["Test"])
+    assert "/v2/health/ready" in " ".join(config["Docker"]["config"]["Healthcheck"]["Test"])
 
 
 def test_buildah_serves_the_same_image_as_its_own_user(built: tuple[Path, str, str]) -> None:

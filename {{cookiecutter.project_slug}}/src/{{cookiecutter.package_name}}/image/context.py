@@ -64,8 +64,9 @@ def export_requirements(
         return
     if "export" in exported.stderr and "does not exist" in exported.stderr:
         raise ImageError(
-            "`make image` exports poetry.lock with Poetry's export plugin: "
-            "poetry self add poetry-plugin-export (pipx: pipx inject poetry poetry-plugin-export)"
+            "`make image` exports poetry.lock with Poetry's export plugin, which pyproject.toml requires: "
+            "Poetry 2 installs it for the project by itself (make install); otherwise "
+            "poetry self add poetry-plugin-export"
         )
     raise ImageError(f"poetry export failed:\n{exported.stderr[-2000:]}")
 
