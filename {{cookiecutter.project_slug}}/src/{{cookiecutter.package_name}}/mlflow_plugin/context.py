@@ -19,8 +19,6 @@ LIBRARIES = ("mlflow", "dvc", "scikit-learn", "pandas", "numpy")
 SOURCE_SUFFIXES = (".py",)
 # Untracked files here make a run dirty too: a new module the run imported is not in the commit.
 SOURCE_FOLDERS = ("src/", "tests/")
-# What `dvc repro` rewrites as it runs: not the run's source.
-PIPELINE_RECORDS = frozenset({"dvc.lock"})
 
 
 @functools.cache
@@ -38,9 +36,7 @@ def environment_tags() -> dict[str, str]:
 def git_tags(root: Path) -> dict[str, str]:
     """Commit, branch and whether the source differs from it, from one `git status` call.
 
-    Dirty means a tracked file changed, or an untracked file sits in the source (a new module). dvc.lock is
-    DVC's own record, rewritten by `dvc repro` after each stage: once a data or split change reran the stages
-    before train, it differs from the commit while train runs, yet the run's data hashes are in its tags.
+    Dirty means a tracked file changed, or an untracked file sits in the source (a new module).
     """
     status = subprocess.run(
         ["git", "status", "--porcelain=v2", "--branch", "--untracked-files=all"],
@@ -51,7 +47,7 @@ def git_tags(root: Path) -> dict[str, str]:
         check=True,
     ).stdout.splitlines()
     headers = dict(line[2:].split(" ", 1) for line in status if line.startswith("# "))
-    changed = [path for path in _changed_paths(status) if path not in PIPELINE_RECORDS]
+    changed = [line for line in status if line[:2] in ("1 ", "2 ", "u ")]
     untracked = [line[2:] for line in status if line.startswith("? ")]
     new_source = [
         p for p in untracked if p.startswith(SOURCE_FOLDERS) or p.endswith(SOURCE_SUFFIXES)
@@ -62,16 +58,6 @@ def git_tags(root: Path) -> dict[str, str]:
     if headers.get("branch.head", "(detached)") != "(detached)":
         tags["git.branch"] = headers["branch.head"]
     return tags
-
-
-def _changed_paths(status: list[str]) -> list[str]:
-    """The paths of `git status --porcelain=v2` entries that changed (ordinary, renamed, unmerged)."""
-    fields = {"1 ": 8, "2 ": 9, "u ": 10}  # spaces before the path, by entry type
-    return [
-        line.split(" ", fields[line[:2]])[-1].split("\t")[0]
-        for line in status
-        if line[:2] in fields
-    ]
 
 
 def dvc_tags(root: Path) -> dict[str, str]:
