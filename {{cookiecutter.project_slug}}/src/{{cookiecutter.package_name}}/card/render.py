@@ -26,7 +26,7 @@ LICENSES = {"LicenseRef-Proprietary": "other"}  # the Hub's identifiers are SPDX
 
 
 def team_notes(path: Path) -> dict[str, str]:
-    """The `## ` sections of the team's notes file, by heading; CardError when one is missing."""
+    """The `## Heading` sections of the team's notes, by heading; CardError when one is missing."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
