@@ -1,4 +1,4 @@
-"""The serving image of a trained bake: `make image` with podman, run by podman and by buildah (slow).
+"""The serving image of a trained bake: `make image` with podman, run by podman, by buildah and by `podman kube play` (slow).
 
 No Docker engine here: podman (vfs storage, the runc runtime) builds the project's own Dockerfile once, on a
 Debian base image that buildah makes with debootstrap; `make image-run` serves it with podman, and buildah runs
@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import free_port, http, project_env, project_python, run_make, wait_for
 from tests.e2e import PYFUNC_PREDICTIONS, deploy_state
@@ -258,3 +259,108 @@ def test_the_image_holds_the_server_and_nothing_else(built: tuple[Path, str, str
     finally:
         buildah("umount", probe, check=False)
         buildah("rm", probe, check=False)
+
+
+TRITON_INFER = """
+import json, mlflow, pandas as pd
+import tritonclient.http as httpclient
+from tritonclient import utils
+from tumor_classifier.settings import load_settings
+s = load_settings()
+mlflow.set_tracking_uri(s.resolved_tracking_uri)
+rows = pd.read_csv("data/prepared/test.csv").drop(columns=["target"]).head(20)
+client = httpclient.InferenceServerClient(url="127.0.0.1:PORT")
+inputs = []
+for item in client.get_model_metadata(s.model_name)["inputs"]:
+    values = rows[item["name"]].to_numpy(dtype=utils.triton_to_np_dtype(item["datatype"]))
+    tensor = httpclient.InferInput(item["name"], [len(values)], item["datatype"])
+    inputs.append(tensor.set_data_from_numpy(values, binary_data=False))
+wanted = [httpclient.InferRequestedOutput("predict", binary_data=False)]
+result = client.infer(s.model_name, inputs, outputs=wanted)
+model = mlflow.pyfunc.load_model(f"models:/{s.model_name}@champion")
+print(json.dumps({"ready": client.is_server_ready(), "infer": result.as_numpy("predict").tolist(),
+                  "pyfunc": model.predict(rows).tolist()}))
+"""
+
+
+def test_kube_play_runs_the_deployment_as_a_cluster_would(
+    built: tuple[Path, str, str], podman_env: dict[str, str], tmp_path: Path
+) -> None:
+    """`make k8s`, then the rendered Deployment run for real by `podman kube play`, then `podman kube down`.
+
+    Two changes make the manifest fit one host: one replica, and a hostPort on 127.0.0.1 (no cluster network
+    here). Podman turns the probes into health checks that run curl inside the container, which the slim
+    image does not have, so the test probes the same paths from outside, as a kubelet does.
+    """
+    project, _, version = built
+    run_make(project, "k8s")
+    kubectl = shutil.which("kubectl")
+    assert kubectl, "kubectl renders k8s/ (kubectl kustomize)"
+    rendered = subprocess.run(
+        [kubectl, "kustomize", str(project / "k8s")], capture_output=True, text=True, check=True
+    ).stdout
+    deployment = next(
+        doc for doc in yaml.safe_load_all(rendered) if doc and doc["kind"] == "Deployment"
+    )
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["image"] == f"{project.name}:{version}", "make k8s set the last image's tag"
+    port = free_port()
+    deployment["spec"]["replicas"] = 1
+    container["ports"][0].update(hostPort=port, hostIP="127.0.0.1")
+    manifest = tmp_path / "deployment.yaml"
+    manifest.write_text(yaml.safe_dump(deployment))
+    env = {**os.environ, **podman_env}
+    played = subprocess.run(
+        [*PODMAN, "kube", "play", str(manifest)], env=env, capture_output=True, text=True
+    )
+    assert played.returncode == 0, played.stderr[-3000:]
+    name = f"{deployment['metadata']['name']}-pod-0-{container['name']}"
+    try:
+        wait_for(f"http://127.0.0.1:{port}{container['readinessProbe']['httpGet']['path']}", 120)
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            status, _ = http(f"http://127.0.0.1:{port}{container[probe]['httpGet']['path']}")
+            assert status == 200, f"{probe} fails"
+        inspected = json.loads(
+            subprocess.run(
+                [*PODMAN, "inspect", name], env=env, capture_output=True, text=True, check=True
+            ).stdout
+        )[0]
+        assert (
+            inspected["HostConfig"]["ReadonlyRootfs"] is True
+        ), "the root file system is read-only"
+        top = subprocess.run(
+            [*PODMAN, "top", name, "huser", "args"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()[1:]
+        assert top, "podman top lists the container's processes"
+        assert all(line.split()[0] == "10001" for line in top), top
+        assert any("tumor-classifier serve" in line for line in top), top
+        answers = project_python(project, TRITON_INFER.replace("PORT", str(port)))
+        assert answers["ready"], "tritonclient: the server is ready"
+        assert answers["infer"] == answers["pyfunc"], "tritonclient's infer is pyfunc's"
+        assert_serves_the_champion(project, port, version)  # and a plain /invocations
+    finally:
+        down = subprocess.run(
+            [*PODMAN, "kube", "down", str(manifest)], env=env, capture_output=True, text=True
+        )
+    assert down.returncode == 0, down.stderr[-3000:]
+    left = subprocess.run(
+        [*PODMAN, "ps", "--all", "--format", "{{.Names}}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert not [each for each in left if each.startswith(deployment["metadata"]["name"])], left
+    pods = subprocess.run(
+        [*PODMAN, "pod", "ps", "--format", "{{.Name}}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert not pods.stdout.split(), pods.stdout
