@@ -65,6 +65,15 @@ def debian_mirror() -> str:
     raise AssertionError("no Debian mirror in apt's sources")
 
 
+def podman(env: dict[str, str], *args: str) -> str:
+    """Run podman (vfs storage, runc) with the test's containers.conf: its standard output."""
+    completed = subprocess.run(
+        [*PODMAN, *args], env={**os.environ, **env}, capture_output=True, text=True
+    )
+    assert completed.returncode == 0, f"podman {args[0]}: {completed.stderr[-3000:]}"
+    return completed.stdout
+
+
 def buildah(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run buildah on the vfs storage."""
     completed = subprocess.run([*BUILDAH, *args], capture_output=True, text=True)
@@ -193,10 +202,7 @@ def test_make_image_run_serves_the_champion_with_podman(
     project, tag, version = built
     with image_run(project, {**IMAGE_ENV, **podman_env}) as port:
         assert_serves_the_champion(project, port, version)
-    left = subprocess.run(
-        [*PODMAN, "ps", "--all", "--format", "{{.Names}}"],
-        env={**os.environ, **podman_env}, capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
+    left = podman(podman_env, "ps", "--all", "--format", "{{.Names}}").split()
     assert "tumor-classifier-image-run" not in left
     config = json.loads(buildah("inspect", "--type", "image", tag).stdout)
     assert config["OCIv1"]["config"]["User"] == "10001:10001"
@@ -310,32 +316,18 @@ def test_kube_play_runs_the_deployment_as_a_cluster_would(
     container["ports"][0].update(hostPort=port, hostIP="127.0.0.1")
     manifest = tmp_path / "deployment.yaml"
     manifest.write_text(yaml.safe_dump(deployment))
-    env = {**os.environ, **podman_env}
-    played = subprocess.run(
-        [*PODMAN, "kube", "play", str(manifest)], env=env, capture_output=True, text=True
-    )
-    assert played.returncode == 0, played.stderr[-3000:]
+    podman(podman_env, "kube", "play", str(manifest))
     name = f"{deployment['metadata']['name']}-pod-0-{container['name']}"
     try:
         wait_for(f"http://127.0.0.1:{port}{container['readinessProbe']['httpGet']['path']}", 120)
         for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
             status, _ = http(f"http://127.0.0.1:{port}{container[probe]['httpGet']['path']}")
             assert status == 200, f"{probe} fails"
-        inspected = json.loads(
-            subprocess.run(
-                [*PODMAN, "inspect", name], env=env, capture_output=True, text=True, check=True
-            ).stdout
-        )[0]
+        inspected = json.loads(podman(podman_env, "inspect", name))[0]
         assert (
             inspected["HostConfig"]["ReadonlyRootfs"] is True
         ), "the root file system is read-only"
-        top = subprocess.run(
-            [*PODMAN, "top", name, "huser", "args"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.splitlines()[1:]
+        top = podman(podman_env, "top", name, "huser", "args").splitlines()[1:]
         assert top, "podman top lists the container's processes"
         assert all(line.split()[0] == "10001" for line in top), top
         assert any("tumor-classifier serve" in line for line in top), top
@@ -345,22 +337,13 @@ def test_kube_play_runs_the_deployment_as_a_cluster_would(
         assert_serves_the_champion(project, port, version)  # and a plain /invocations
     finally:
         down = subprocess.run(
-            [*PODMAN, "kube", "down", str(manifest)], env=env, capture_output=True, text=True
+            [*PODMAN, "kube", "down", str(manifest)],
+            env={**os.environ, **podman_env},
+            capture_output=True,
+            text=True,
         )
     assert down.returncode == 0, down.stderr[-3000:]
-    left = subprocess.run(
-        [*PODMAN, "ps", "--all", "--format", "{{.Names}}"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    left = podman(podman_env, "ps", "--all", "--format", "{{.Names}}").split()
     assert not [each for each in left if each.startswith(deployment["metadata"]["name"])], left
-    pods = subprocess.run(
-        [*PODMAN, "pod", "ps", "--format", "{{.Name}}"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert not pods.stdout.split(), pods.stdout
+    pods = podman(podman_env, "pod", "ps", "--format", "{{.Name}}")
+    assert not pods.split(), pods
