@@ -1,8 +1,9 @@
 """Stand-in image engines: small real programs put on PATH, that build nothing but serve `/health`.
 
-A stand-in answers the verbs the runtime uses (build, bud, images, inspect, from, rm, run, stop) and
-notes every call in `calls.jsonl` beside itself. Its `run` serves `/health` on the port it is given,
-as the image's server would; `crash` and `mute` make it exit at once or never answer.
+A stand-in answers the verbs the runtime uses (build, bud, images, inspect, create, from, rm, run, start,
+stop) and notes every call in `calls.jsonl` beside itself. Its `start` (docker, podman: of what `create`
+was given) and `run` (buildah) serve HTTP on the port, as the image's server would; `crash` and `mute` make
+it exit at once or never answer.
 """
 
 from __future__ import annotations
@@ -61,15 +62,18 @@ elif VERB == "stop":
         os.kill(int((HERE / "running.pid").read_text()), signal.SIGTERM)
     except ProcessLookupError:
         sys.exit("Error: no container named so is running")
-elif VERB == "run":
+elif VERB == "create":
+    (HERE / "created.json").write_text(json.dumps(ARGS))
+elif VERB in ("run", "start"):
     (HERE / "running.pid").write_text(str(os.getpid()))
     if MODE == "crash":
         sys.exit("Error: no such image")
     if MODE == "mute":
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         time.sleep(600)
-    if "-p" in ARGS:  # docker and podman: this process is the server
-        health(int(ARGS[ARGS.index("-p") + 1].split(":")[1]))
+    if VERB == "start":  # docker and podman: this process is the server, on the port created with
+        created = json.loads((HERE / "created.json").read_text())
+        health(int(created[created.index("-p") + 1].split(":")[1]))
     # buildah: the image's command runs below this process, with the --env settings it was given
     settings = dict(ARGS[i + 1].split("=", 1) for i, arg in enumerate(ARGS) if arg == "--env")
     env = {**os.environ, **settings}

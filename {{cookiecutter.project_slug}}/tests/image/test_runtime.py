@@ -15,6 +15,7 @@ from {{ cookiecutter.package_name }}.image.runtime import (
     Image,
     build,
     builder,
+    create_command,
     last_built,
     remember,
     run_command,
@@ -95,13 +96,14 @@ def test_no_engine_on_path_says_what_to_install(bin_dir: Path) -> None:
 @pytest.mark.parametrize("engine", ["docker", "podman"])
 def test_docker_and_podman_publish_on_localhost_only(engine: str) -> None:
     """The container's port is published on 127.0.0.1 and the chosen port, and removed when it stops."""
-    command = run_command(Image((engine,), "tc:3"), 8123)
+    command = create_command(Image((engine,), "tc:3"), 8123)
 
-    assert command[:2] == [engine, "run"]
+    assert command[:2] == [engine, "create"]
     assert "--rm" in command
     assert command[command.index("-p") + 1] == f"127.0.0.1:8123:{PORT_INSIDE}"
     assert command[command.index("--name") + 1] == RUN_NAME
     assert command[-1] == "tc:3"
+    assert run_command(Image((engine,), "tc:3"), 8123) == [engine, "start", "--attach", RUN_NAME]
 
 
 def test_buildah_runs_the_image_command_on_localhost(bin_dir: Path) -> None:
@@ -180,7 +182,7 @@ def test_running_times_the_first_healthy_answer_then_stops(bin_dir: Path, engine
     if engine == "buildah":
         assert verbs == ["rm", "from", "inspect", "run", "rm"], "a fresh working container, removed"
     else:
-        assert verbs == ["run", "stop"]
+        assert verbs == ["create", "start", "stop"], "created untimed, then started and timed"
 
 
 def test_a_container_that_exits_says_why(bin_dir: Path) -> None:
@@ -199,8 +201,10 @@ def test_a_container_that_never_answers_times_out(bin_dir: Path) -> None:
     image = Image((str(install_engine(bin_dir, "podman", mode="mute")),), "tc:3")
 
     with (
-        pytest.raises(ImageError, match=r"^the container did not answer /health within 1s$"),
+        pytest.raises(
+            ImageError, match=r"^the container was not ready \(/v2/health/ready\) within 1s$"
+        ),
         running(image, free_port(), timeout=1),
     ):
         pass
-    assert [call["args"][0] for call in calls(bin_dir)] == ["run", "stop"]
+    assert [call["args"][0] for call in calls(bin_dir)] == ["create", "start", "stop"]

@@ -45,7 +45,7 @@ def image() -> None:
 def image_build(
     settings: Settings, builder: str | None, base_image: str | None, python_version: str
 ) -> None:
-    """Export the champion, build the locked wheelhouse, build the image, and time its start-up."""
+    """Export the champion, build the locked wheelhouse, build the image, and time its start-up (to ready)."""
     import os
 
     from ..image import runtime as container
@@ -63,7 +63,7 @@ def image_build(
     container.remember(settings.project_root, built)
     click.echo(
         f"image {built.tag} ({tool[0]}): {record['name']} version {record['version']}, {size}, "
-        f"answering /health {seconds:.1f} s after start"
+        f"ready ({container.READY}) {seconds:.1f} s after its start"
     )
 
 

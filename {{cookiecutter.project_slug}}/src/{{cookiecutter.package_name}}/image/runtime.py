@@ -30,6 +30,7 @@ RUN_NAME = f"{DISTRIBUTION}-image-run"
 SIZE_FORMAT = (
     "{" + "{.Size}" + "}"
 )  # a Go template, split so that the template renderer leaves it alone
+READY = "/v2/health/ready"  # what the image's HEALTHCHECK and Kubernetes' readinessProbe ask
 BUILT = "image.json"  # in the build context: the image built last, for `image run`
 
 
@@ -115,11 +116,18 @@ def last_built(root: Path) -> Image:
         raise ImageError("no image built yet: make image") from None
 
 
+def create_command(image: Image, port: int) -> list[str]:
+    """The command that makes the container, not yet started: the engine writes its root filesystem."""
+    if image.buildah:
+        return [*image.tool, "from", "--name", RUN_NAME, image.tag]
+    return [*image.tool, "create", "--rm", "--name", RUN_NAME, "-p",
+            f"127.0.0.1:{port}:{PORT_INSIDE}", image.tag]  # fmt: skip
+
+
 def run_command(image: Image, port: int) -> list[str]:
-    """The command that serves the image on 127.0.0.1:`port`, in the foreground."""
+    """The command that runs the created container's server on 127.0.0.1:`port`, in the foreground."""
     if not image.buildah:
-        return [*image.tool, "run", "--rm", "--name", RUN_NAME, "-p",
-                f"127.0.0.1:{port}:{PORT_INSIDE}", image.tag]  # fmt: skip
+        return [*image.tool, "start", "--attach", RUN_NAME]
     # buildah runs the image's command in a container sharing the host's network: the server listens on the
     # host itself, so on 127.0.0.1 and the chosen port rather than on every address.
     inspected = json.loads(run([*image.tool, "inspect", "--type", "image", image.tag]).stdout)
@@ -140,7 +148,11 @@ def serve(image: Image, port: int) -> None:
 
 @contextmanager
 def running(image: Image, port: int, timeout: float = 120.0) -> Iterator[float]:
-    """Serve the image on 127.0.0.1:`port` until the block ends; yield the seconds to a healthy answer."""
+    """Serve the image on 127.0.0.1:`port` until the block ends; yield the seconds until it is ready.
+
+    Ready is `/v2/health/ready` (the model loaded and its serving example answered), timed from the start
+    of the container already created: the start-up is the image's, not the storage driver's copy of it.
+    """
     with _container(image, port, quiet=True) as (server, started):
         yield _seconds_to_health(port, server, started, timeout)
 
@@ -149,10 +161,13 @@ def running(image: Image, port: int, timeout: float = 120.0) -> Iterator[float]:
 def _container(
     image: Image, port: int, quiet: bool = False
 ) -> Iterator[tuple[subprocess.Popen[str], float]]:
-    """Run the image's server until the block ends (then stop it); yield its process and start time."""
+    """Create a container of the image, run its server until the block ends (then stop it and remove it).
+
+    Yields the server's process and the time it was started.
+    """
     if image.buildah:  # a fresh working container of the image, under the name `stop` removes
         run([*image.tool, "rm", RUN_NAME], check=False)
-        run([*image.tool, "from", "--name", RUN_NAME, image.tag])
+    run(create_command(image, port))
     started = time.monotonic()
     server = subprocess.Popen(
         run_command(image, port),
@@ -169,7 +184,7 @@ def _container(
 def _seconds_to_health(
     port: int, server: subprocess.Popen[str], started: float, timeout: float
 ) -> float:
-    """Seconds from `started` until /health answers; ImageError if the container exits first."""
+    """Seconds from `started` until the server is ready; ImageError if the container exits first."""
 
     def alive() -> None:
         if server.poll() is not None:
@@ -178,9 +193,9 @@ def _seconds_to_health(
 
     remaining = max(0.0, timeout - (time.monotonic() - started))
     try:
-        wait_for_health(f"http://127.0.0.1:{port}/health", remaining, alive=alive, interval=0.2)
+        wait_for_health(f"http://127.0.0.1:{port}{READY}", remaining, alive=alive, interval=0.2)
     except HealthTimeoutError:
-        raise ImageError(f"the container did not answer /health within {timeout:.0f}s") from None
+        raise ImageError(f"the container was not ready ({READY}) within {timeout:.0f}s") from None
     return time.monotonic() - started
 
 
