@@ -1,18 +1,21 @@
 """The serving image of a trained bake: `make image` with podman, run by podman, by buildah and by `podman kube play` (slow).
 
 No Docker engine here: podman (vfs storage, the runc runtime) builds the project's own Dockerfile once, on a
-Debian base image that buildah makes with debootstrap; `make image-run` serves it with podman, and buildah runs
-the same image (the engines share one image store) on the host's network. `.ci/run` installs all three.
+Debian base image that buildah makes with debootstrap, with a stock Poetry that installs the export plugin for
+the project itself; `make image-run` serves it with podman, and buildah runs the same image (the engines share
+one image store) on the host's network. `.ci/run` installs all three.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import tarfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -123,9 +126,15 @@ def podman_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def built(
-    installed_project: Path, base_image: str, podman_env: dict[str, str]
+    installed_project: Path,
+    base_image: str,
+    podman_env: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Path, str, str]]:
-    """`make image` of the project's champion with podman, once for this module: (project, tag, version)."""
+    """`make image` of the project's champion with podman and a stock Poetry, once for this module.
+
+    Yields (project, tag, version).
+    """
     state = deploy_state(
         installed_project
     )  # what `deployable` does, for a fixture shared by the module
@@ -137,10 +146,13 @@ def built(
         [installed_project / ".venv/bin/tumor-classifier", "promote"],
         cwd=installed_project, env=project_env(), check=True, capture_output=True,
     )  # fmt: skip
-    made = run_make(installed_project, "image", env={**IMAGE_ENV, **podman_env})
+    with stock_poetry(installed_project, tmp_path_factory) as poetry:
+        made = run_make(
+            installed_project, "image", env={**IMAGE_ENV, **podman_env, "POETRY": poetry}
+        )
     print(made.stdout.splitlines()[-1])
     found = re.search(
-        r"image (\S+) \(podman\): tumor-classifier version (\d+), ([\d.]+) ?MB, answering /health ([\d.]+) s",
+        r"image (\S+) \(podman\): tumor-classifier version (\d+), ([\d.]+) ?MB, ready \(/v2/health/ready\) ([\d.]+) s after its start",
         made.stdout,
     )
     assert found, made.stdout[-3000:]
@@ -150,6 +162,40 @@ def built(
         yield installed_project, tag, found[2]
     finally:
         buildah("rmi", tag, check=False)
+
+
+@contextmanager
+def stock_poetry(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Poetry with no plugins (the template's own has the export plugin), as the project sees it.
+
+    What worked: Poetry 2 installs the plugins pyproject.toml requires (`requires-plugins`) into the project's
+    `.poetry/plugins` on `poetry install` only (not on `poetry export`), resolved from the project's own package
+    index; so a fresh plugin cache and one `poetry install`, then `make image`. The project's earlier plugin
+    cache comes back afterwards: the template's Poetry must not load the export plugin twice.
+    """
+    venv = tmp_path_factory.mktemp("stock-poetry") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    version = importlib.metadata.version("poetry")  # the template's, without its plugins
+    subprocess.run(
+        [venv / "bin/pip", "install", "--quiet", "--disable-pip-version-check", f"poetry=={version}"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    listed = subprocess.run([venv / "bin/pip", "list"], capture_output=True, text=True).stdout
+    assert "poetry-plugin-export" not in listed, "a stock Poetry: no export plugin of its own"
+    poetry, cache, kept = str(venv / "bin/poetry"), project / ".poetry", venv.parent / "kept-poetry"
+    if cache.exists():
+        cache.rename(kept)
+    try:
+        subprocess.run([poetry, "install", "--all-extras"], cwd=project, env=project_env(), check=True,
+                       capture_output=True)  # fmt: skip
+        assert list(
+            (cache / "plugins").glob("poetry_plugin_export-*.dist-info")
+        ), "installed for the project"
+        yield poetry
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+        if kept.exists():
+            kept.rename(cache)
 
 
 @contextmanager
@@ -226,7 +272,10 @@ def test_buildah_serves_the_same_image_as_its_own_user(built: tuple[Path, str, s
 
 
 def test_the_image_holds_the_server_and_nothing_else(built: tuple[Path, str, str]) -> None:
-    """The champion and the serving dependencies only: no project files, nothing of the pipeline extra."""
+    """The champion and the serving dependencies only, and their SBOM where the image's label says.
+
+    No project files, nothing of the pipeline extra; the SBOM lists exactly the installed distributions.
+    """
     _, tag, _ = built
     probe = buildah("from", "--name", "image-probe", tag).stdout.strip()
     try:
@@ -247,6 +296,22 @@ def test_the_image_holds_the_server_and_nothing_else(built: tuple[Path, str, str
         }
         assert "mlflow-skinny" in installed
         assert not installed & LEFT_OUT, f"the image has {sorted(installed & LEFT_OUT)}"
+        labels = json.loads(buildah("inspect", "--type", "image", tag).stdout)["OCIv1"]["config"]
+        sbom_path = labels["Labels"]["tumor_classifier.sbom"]
+        assert (
+            sbom_path == "/usr/share/doc/tumor-classifier/sbom.cdx.json"
+        ), "the label names the SBOM"
+        sbom = json.loads((root / sbom_path.lstrip("/")).read_text())
+        assert sbom["metadata"]["component"]["name"] == "tumor-classifier"
+        listed = {component["name"].lower() for component in sbom["components"]}
+        assert listed == installed - {
+            "tumor-classifier"
+        }, "the SBOM lists what the venv holds, no more"
+        assert all(
+            reference["hashes"]
+            for component in sbom["components"]
+            for reference in component["externalReferences"]
+        ), "with the lock's hashes"
         tuned = buildah(
             "run", "--isolation", "chroot", "--user", "10001:10001", probe, "--",
             "tumor-classifier", "tune", "run", check=False,

@@ -1,9 +1,10 @@
-"""Tests of the image's build context: the exported requirements and the hash-checked wheelhouse."""
+"""Tests of the image's build context: the exported requirements, the hash-checked wheelhouse, its SBOM."""
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import stat
 import sys
 import tarfile
@@ -14,11 +15,13 @@ import pytest
 
 from {{ cookiecutter.package_name }}.image.context import (
     ImageError,
+    applies_to_image,
     export_requirements,
     normalized,
     requirement_lines,
     requirement_name,
     wheelhouse,
+    write_sbom,
 )
 
 EXPORTED = """\
@@ -206,3 +209,75 @@ def test_another_export_failure_shows_what_poetry_printed(tmp_path: Path) -> Non
 
     with pytest.raises(ImageError, match=r"^poetry export failed:\npyproject.toml changed"):
         export_requirements(poetry, tmp_path, tmp_path / "requirements.txt")
+
+
+def test_the_sbom_lists_what_the_image_installs_with_the_project_as_its_root(
+    tmp_path: Path,
+) -> None:
+    """Every pinned requirement is a component with its version and hashes; the project is the root component."""
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(
+        "click==8.1.7 --hash=sha256:"
+        + "a" * 64
+        + "\ntiny-sdist==0.1 --hash=sha256:"
+        + "b" * 64
+        + " --hash=sha256:"
+        + "c" * 64
+        + "\n"
+    )
+    pyproject = tmp_path / "pyproject.toml"
+    # As Poetry 2 writes it: the metadata in [project], Poetry's own settings in [tool.poetry].
+    pyproject.write_text(
+        '[project]\nname = "served"\nversion = "1.2.3"\n[tool.poetry]\npackage-mode = true\n'
+    )
+    target = tmp_path / "sbom.cdx.json"
+
+    write_sbom(requirements, pyproject, target)
+
+    sbom = json.loads(target.read_text())
+    assert (sbom["metadata"]["component"]["name"], sbom["metadata"]["component"]["version"]) == (
+        "served",
+        "1.2.3",
+    )
+    listed = {
+        component["name"]: (
+            component["version"],
+            {
+                digest["content"]
+                for reference in component.get("externalReferences", [])
+                for digest in reference.get("hashes", [])
+            },
+        )
+        for component in sbom["components"]
+    }
+    assert listed == {"click": ("8.1.7", {"a" * 64}), "tiny-sdist": ("0.1", {"b" * 64, "c" * 64})}
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "pyproject.toml",
+        "requirements.txt",
+        "sbom.cdx.json",
+    ], "nothing left beside it"
+
+
+def test_without_cyclonedx_the_sbom_names_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interpreter whose venv lacks cyclonedx-py is refused in one line, before anything is written."""
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "bin" / "python"))
+    target = tmp_path / "sbom.cdx.json"
+
+    with pytest.raises(ImageError, match=r"cyclonedx-py, which is not in .*bin: make install$"):
+        write_sbom(tmp_path / "requirements.txt", tmp_path / "pyproject.toml", target)
+    assert not target.exists()
+
+
+def test_a_requirement_the_image_would_skip_is_left_out() -> None:
+    """Markers are judged for the image (Linux, its Python), not for the machine that builds it."""
+    assert applies_to_image("click==8.1.7 --hash=sha256:aaaa", "3.11")
+    assert not applies_to_image(
+        'colorama==0.4.6 ; sys_platform == "win32" --hash=sha256:aaaa', "3.11"
+    )
+    uvloop = 'uvloop==0.23 ; sys_platform != "win32" and platform_python_implementation != "PyPy"'
+    assert applies_to_image(f"{uvloop} --hash=sha256:aaaa", "3.11")
+    backport = 'tomli==2.2.1 ; python_version < "3.12" --hash=sha256:aaaa'
+    assert applies_to_image(backport, "3.11")
+    assert not applies_to_image(backport, "3.13"), "the image's Python, not the host's"

@@ -1,16 +1,18 @@
-"""The image's build context: the exported champion, the project's wheel and a hash-checked wheelhouse.
+"""The image's build context: the exported champion, the project's wheel, a hash-checked wheelhouse, its SBOM.
 
 `make image` writes the build context first (build/image/): the champion exported with its signature and
 serving example, the project's wheel, and a wheelhouse of exactly the locked runtime dependencies
 (`poetry export`, with their hashes) for the image's Python and platform. The Dockerfile installs from that
 wheelhouse only (`pip install --no-index --require-hashes`): the build needs no network, no index credentials
 and no proxy, and the image holds the locked versions. Nothing else of the project enters the build
-(.dockerignore lets in build/image/ only).
+(.dockerignore lets in build/image/ only). The image carries a CycloneDX SBOM of exactly what it installs
+(the wheelhouse's requirements, with their hashes; the project as its root component) at SBOM_PATH.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import platform
 import re
@@ -20,11 +22,18 @@ import sys
 import tomllib
 from pathlib import Path
 
+from packaging.markers import default_environment
+from packaging.requirements import Requirement
+
 from ..errors import ProjectError
 from ..model.export import export_model
+from ..names import DISTRIBUTION, PACKAGE
 from ..settings import Settings
 
 CONTEXT = Path("build/image")
+SBOM = "sbom.cdx.json"  # in the build context; in the image at SBOM_PATH (see the Dockerfile)
+SBOM_PATH = f"/usr/share/doc/{DISTRIBUTION}/{SBOM}"
+SBOM_LABEL = f"{PACKAGE}.sbom"  # the image's label that names SBOM_PATH
 _PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
 
 
@@ -35,7 +44,7 @@ class ImageError(ProjectError, RuntimeError):
 def prepare_context(
     settings: Settings, python_version: str, poetry: str = "poetry"
 ) -> dict[str, str]:
-    """Write build/image/: the champion (model/), the project's wheel and the locked wheelhouse (wheels/)."""
+    """Write build/image/: the champion (model/), the project's wheel, the locked wheelhouse (wheels/), its SBOM."""
     root = settings.project_root
     context = root / CONTEXT
     if context.exists():
@@ -48,7 +57,34 @@ def prepare_context(
     export_requirements(poetry, root, requirements, env)
     run([poetry, "-C", str(root), "build", "-f", "wheel", "-o", str(wheels / "project")], env)
     wheelhouse(requirements, root / "poetry.lock", wheels, python_version)
+    write_sbom(wheels / "requirements.txt", root / "pyproject.toml", context / SBOM)
     return record
+
+
+def write_sbom(requirements: Path, pyproject: Path, target: Path) -> None:
+    """The CycloneDX SBOM (JSON, reproducible) of a hash-pinned requirements file, the project its root."""
+    tool = Path(sys.executable).parent / "cyclonedx-py"
+    if not tool.exists():
+        raise ImageError(
+            f"the image's SBOM is written with cyclonedx-py, which is not in {tool.parent}: make install"
+        )
+    # The root component from the [project] table alone: given a [tool.poetry] table too, cyclonedx-py
+    # reads the project's name there, where Poetry 2 keeps none.
+    project = tomllib.loads(pyproject.read_text())["project"]
+    root = target.with_name("root-component.toml")
+    root.write_text(
+        "[project]\n"
+        + "".join(
+            f"{key} = {json.dumps(project[key])}\n"
+            for key in ("name", "version", "description")
+            if key in project
+        )
+    )
+    run(
+        [str(tool), "requirements", "--output-reproducible", "--output-format", "JSON",
+         "--pyproject", str(root), "--output-file", str(target), str(requirements)]
+    )  # fmt: skip
+    root.unlink()
 
 
 def export_requirements(
@@ -76,9 +112,15 @@ def wheelhouse(requirements: Path, lock: Path, wheels: Path, python_version: str
 
     A package the lock has only a source archive for is built into a wheel here from that (hash-checked)
     archive; it must be pure Python, and its wheel's hash is added to its line, so the image's
-    `pip install --require-hashes` still accepts only files that trace back to the lock.
+    `pip install --require-hashes` still accepts only files that trace back to the lock. Lines whose markers
+    leave them out of the image (Windows-only packages, say) are left out here, so the requirements file,
+    the wheelhouse and the SBOM name what the image installs, no more.
     """
-    named = [(requirement_name(line), line) for line in requirement_lines(requirements)]
+    named = [
+        (requirement_name(line), line)
+        for line in requirement_lines(requirements)
+        if applies_to_image(line, python_version)
+    ]
     sdist_only = _sdist_only(lock)
     work = wheels.parent / "requirements"
     work.mkdir(exist_ok=True)
@@ -127,6 +169,24 @@ def requirement_lines(requirements: Path) -> list[str]:
     """The requirement lines of a `poetry export`, continuations joined, comments and options left out."""
     text = requirements.read_text().replace("\\\n", " ")
     return [line.strip() for line in text.splitlines() if line.strip() and line[0] not in "#-"]
+
+
+def applies_to_image(line: str, python_version: str) -> bool:
+    """Whether a requirement line's environment markers hold in the image: Linux, its Python, this CPU."""
+    requirement = Requirement(line.split(" --hash", 1)[0])
+    if requirement.marker is None:
+        return True
+    image: dict[str, str] = {key: str(value) for key, value in default_environment().items()}
+    image |= {
+        "os_name": "posix",
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "python_version": python_version,
+        "python_full_version": f"{python_version}.0",
+    }
+    return requirement.marker.evaluate(image)
 
 
 def requirement_name(line: str) -> str:
