@@ -16,6 +16,7 @@ from {{ cookiecutter.package_name }}.card.render import NOTES_FILE
 from {{ cookiecutter.package_name }}.card.write import CARD_ARTIFACT, CARD_FOLDER, CARD_TAG, write_card
 from {{ cookiecutter.package_name }}.pipeline.params import load_params
 from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.tracking.registry import MissingRunError
 
 PROJECT = Path(__file__).parents[2]
 
@@ -80,10 +81,10 @@ def test_the_card_carries_the_teams_sections_and_the_lineage(carded: Settings) -
 
 
 def test_a_missing_section_or_version_is_one_line_and_writes_nothing(carded: Settings) -> None:
-    """A notes file without Limitations, or a version the registry lacks: CardError, no card written."""
+    """A notes file without Limitations, or a version the registry lacks: one line, no card written."""
     (carded.project_root / NOTES_FILE).write_text("## Intended use\n\nScreening.\n")
     with pytest.raises(CardError, match=r"model-card.md: add a '## Limitations' section"):
         write_card(carded, "1")
-    with pytest.raises(CardError, match="has no version 99"):
+    with pytest.raises(MissingRunError, match="has no version 99"):
         write_card(carded, "99")
     assert not (carded.project_root / CARD_FOLDER).exists()

@@ -11,6 +11,7 @@ from mlflow.tracking import MlflowClient
 
 from {{ cookiecutter.package_name }}.reproduce import ReproduceError
 from {{ cookiecutter.package_name }}.reproduce.lineage import lineage_of, read_lineage
+from {{ cookiecutter.package_name }}.tracking.registry import MissingRunError, Registry
 
 P = "{{ cookiecutter.package_name }}."
 CLEAN = {f"{P}git.commit": "a" * 40, f"{P}git.dirty": "false", f"{P}params.sha256": "b" * 64}
@@ -60,11 +61,11 @@ def client(tmp_path: Path) -> Iterator[MlflowClient]:
 
 def test_reads_a_registered_version_from_the_store(client: MlflowClient) -> None:
     """The version's run is found through the registry and its lineage read."""
-    lineage = read_lineage(client, "m", "1")
+    lineage = read_lineage(Registry(client, "m", "store"), "1")
     assert (lineage.version, lineage.commit, lineage.metrics) == ("1", "a" * 40, {"accuracy": 0.9})
 
 
 def test_a_version_that_does_not_exist_is_named(client: MlflowClient) -> None:
     """Asking for a version the registry lacks is one line naming it."""
-    with pytest.raises(ReproduceError, match="m has no version 9 in the registry"):
-        read_lineage(client, "m", "9")
+    with pytest.raises(MissingRunError, match="m has no version 9 in the registry"):
+        read_lineage(Registry(client, "m", "store"), "9")

@@ -8,7 +8,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from {{ cookiecutter.package_name }}.settings import Settings
-from {{ cookiecutter.package_name }}.tracking.registry import Record, Registry
+from {{ cookiecutter.package_name }}.tracking.registry import MissingRunError, Record, Registry
 
 
 @pytest.fixture
@@ -48,6 +48,27 @@ def test_aliases_and_rolled_back_tags_are_read_back(registry: Registry) -> None:
     assert registry.challenger() is None
 
 
+def test_a_version_and_its_training_run_are_read_together(registry: Registry) -> None:
+    """A version with a run gives both; one missing, or registered without a run, is one line naming it."""
+    experiment = registry.client.create_experiment(f"runs-{uuid.uuid4().hex[:8]}")
+    run = registry.client.create_run(experiment)
+    registry.client.create_model_version(
+        registry.name, source="file:///nowhere", run_id=run.info.run_id
+    )
+
+    version, found = registry.version_and_run("4")
+
+    assert (str(version.version), found.info.run_id) == ("4", run.info.run_id)
+    with pytest.raises(
+        MissingRunError, match=rf"^{registry.name} has no version 9 in the registry: "
+    ):
+        registry.version_and_run("9")
+    with pytest.raises(
+        MissingRunError, match=r"^version 1 has no training run: it was registered by hand$"
+    ):
+        registry.version_and_run("1")
+
+
 def test_a_move_makes_the_aliases_and_history_say_what_it_asks(registry: Registry) -> None:
     """A move sets and removes champion/previous and records the history; other aliases stay."""
     registry.set_alias("challenger", "3")
@@ -64,11 +85,18 @@ def test_a_move_makes_the_aliases_and_history_say_what_it_asks(registry: Registr
 
 
 def test_a_trained_version_has_its_serving_example(trained_project: Settings) -> None:
-    """The example MLflow saved beside the model is fetched alone; a missing version has none."""
+    """The example MLflow saved beside the model is fetched alone, whole or its first rows; none without one."""
     registry = Registry.open(trained_project)
     assert registry.store == trained_project.safe_tracking_uri
     example = registry.serving_example("1")
     assert example is not None
     assert set(example) == {"dataframe_split"}
+    first = registry.serving_example("1", rows=1)
+    assert first == {
+        "dataframe_split": {
+            **example["dataframe_split"],
+            "data": example["dataframe_split"]["data"][:1],
+        }
+    }
     assert registry.serving_example("999") is None
     assert (registry.download("1") / "MLmodel").is_file()

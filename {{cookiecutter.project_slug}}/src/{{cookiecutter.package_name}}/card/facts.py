@@ -15,7 +15,6 @@ from ..mlflow_plugin.context import PREFIX
 from ..reproduce.check import DATE_TAG, VERDICT_TAG
 from ..reproduce.lineage import TEST_PREFIX
 from ..tracking.registry import CONTRACT_KEY, Registry
-from . import CardError
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -54,26 +53,17 @@ class Facts:
     datasets: tuple[Dataset, ...]
     inputs: tuple[tuple[str, str], ...]  # (column, type) from the signature
     contract: dict[str, dict[str, Any]]  # column -> rules (min, max, categories)
-    example: dict[str, Any] | None
+    example: dict[str, Any] | None  # the serving example's first row: what a request looks like
     aliases: tuple[str, ...]  # the aliases on this version now
     history: tuple[str, ...]  # the versions that were champion, oldest first
     reproduced: str | None  # the last `make reproduce` verdict, with its date
 
 
 def read_facts(registry: Registry, version: str) -> Facts:
-    """The facts of `version`; CardError when the registry has no such version or it has no run."""
-    from mlflow.exceptions import MlflowException
+    """The facts of `version`; MissingRunError when the registry has no such version or it has no run."""
     from mlflow.models import get_model_info
 
-    try:
-        registered = registry.client.get_model_version(registry.name, version)
-    except MlflowException:
-        raise CardError(
-            f"{registry.name} has no version {version} in the registry: pick one `make ui` lists"
-        ) from None
-    if not registered.run_id:
-        raise CardError(f"version {version} has no training run: it was registered by hand")
-    run = registry.client.get_run(registered.run_id)
+    registered, run = registry.version_and_run(version)
     info = get_model_info(f"models:/{registry.name}/{version}")
     record = registry.record()
     return Facts(
@@ -94,7 +84,7 @@ def read_facts(registry: Registry, version: str) -> Facts:
         datasets=_datasets(run),
         inputs=_inputs(info),
         contract=dict((info.metadata or {}).get(CONTRACT_KEY) or {}),
-        example=registry.serving_example(str(version)),
+        example=registry.serving_example(str(version), rows=1),
         aliases=tuple(sorted(a for a, number in record.aliases.items() if number == str(version))),
         history=record.history or (),
         reproduced=_reproduced(registered.tags),

@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..deploy.gate import Verdict
 from . import CardError
@@ -98,7 +98,7 @@ def _sections(facts: Facts, verdicts: list[Verdict]) -> Iterable[str]:
     contract = [(name, kind, _rules(facts.contract.get(name, {}))) for name, kind in facts.inputs]
     yield "## Inputs and their contract\n\n" + _table(("column", "type", "accepted"), contract)
     if facts.example is not None:
-        yield f"## Input example\n\n```json\n{json.dumps(_first_row(facts.example))}\n```"
+        yield f"## Input example\n\n```json\n{json.dumps(facts.example)}\n```"
     yield "## Parameters\n\n" + _table(("param", "value"), sorted(facts.params.items()))
     yield "## Test metrics\n\n" + _table(
         ("metric", "value"), [(k, f"{v:.4f}") for k, v in sorted(facts.metrics.items())]
@@ -110,14 +110,6 @@ def _sections(facts: Facts, verdicts: list[Verdict]) -> Iterable[str]:
     yield "## Quality gate (params.yaml's limits)\n\n" + _table(
         ("metric", "value", "limit", "verdict"), gate
     )
-
-
-def _first_row(example: dict[str, Any]) -> dict[str, Any]:
-    """The scoring payload with its first row only: what a request looks like, without the bulk."""
-    split = example.get("dataframe_split")
-    if isinstance(split, dict) and isinstance(split.get("data"), list):
-        return {**example, "dataframe_split": {**split, "data": split["data"][:1]}}
-    return example
 
 
 def _rules(rules: dict[str, object]) -> str:

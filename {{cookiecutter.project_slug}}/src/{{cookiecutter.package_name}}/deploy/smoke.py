@@ -15,13 +15,11 @@ from .server import ModelRefusedError, ServerError
 
 def example_of(registry: Registry, version: str) -> dict[str, Any]:
     """One row of the version's own serving example, which MLflow saved beside the model."""
-    payload = registry.serving_example(version)
+    payload = registry.serving_example(version, rows=1)
     if payload is None:
         raise ModelRefusedError(
             f"version {version} has no serving input example to smoke-test with"
         )
-    if "dataframe_split" in payload:
-        payload["dataframe_split"]["data"] = payload["dataframe_split"]["data"][:1]
     return payload
 
 

@@ -72,7 +72,7 @@ def record(registry: Registry, lineage: Lineage, verdict: Verdict) -> str:
 def reproduce(settings: Settings, version: str) -> Verdict:
     """Rebuild `version` from its lineage and judge it; ReproduceError when it cannot be judged."""
     registry = Registry.open(settings)
-    lineage = read_lineage(registry.client, registry.name, version)
+    lineage = read_lineage(registry, version)
     policy = load_params(settings.params_file).reproduce
     with tempfile.TemporaryDirectory(prefix="reproduce-") as scratch:
         folder = Path(scratch)

@@ -11,7 +11,7 @@ from ..pipeline.params import Task
 from . import ReproduceError
 
 if TYPE_CHECKING:
-    from mlflow.tracking import MlflowClient
+    from ..tracking.registry import Registry
 
 TEST_PREFIX = "test_"  # the train run logs the test split's metrics under this prefix
 
@@ -73,17 +73,7 @@ def lineage_of(
     )
 
 
-def read_lineage(client: MlflowClient, model_name: str, version: str) -> Lineage:
-    """The lineage of `model_name` version `version`, read from its run in the client's store."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        registered = client.get_model_version(model_name, version)
-    except MlflowException:
-        raise ReproduceError(
-            f"{model_name} has no version {version} in the registry: pick one `make ui` lists"
-        ) from None
-    if not registered.run_id:
-        raise ReproduceError(f"version {version} has no training run: it was registered by hand")
-    run = client.get_run(registered.run_id)
+def read_lineage(registry: Registry, version: str) -> Lineage:
+    """The lineage of `version` of the registry's model, read from its training run."""
+    _, run = registry.version_and_run(version)
     return lineage_of(version, run.info.run_id, run.data.tags, run.data.metrics, run.data.params)

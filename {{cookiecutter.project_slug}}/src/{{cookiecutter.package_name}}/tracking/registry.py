@@ -20,10 +20,13 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
+from ..errors import ProjectError
 from ..settings import Settings
 from .store import CHALLENGER, CHAMPION, PREVIOUS, active_client, connect
 
 if TYPE_CHECKING:
+    from mlflow.entities import Run
+    from mlflow.entities.model_registry import ModelVersion
     from mlflow.tracking import MlflowClient
 
 # The MLmodel metadata keys: the columns that had missing values in training, and the data contract's rules
@@ -38,6 +41,10 @@ SERVING_EXAMPLE = "serving_input_example.json"
 # first); on a version, that a rollback (or an aborted canary) took it out of service.
 HISTORY_TAG = "champion.history"
 ROLLED_BACK_TAG = "rolled_back"
+
+
+class MissingRunError(ProjectError, LookupError):
+    """The registry has no such version, or the version has no training run; the message says which."""
 
 
 class DeployRecord(Protocol):
@@ -116,6 +123,20 @@ class Registry:
         except MlflowException:
             return None
 
+    def version_and_run(self, number: str) -> tuple[ModelVersion, Run]:
+        """Version `number` and its training run; MissingRunError without such a version or run."""
+        try:
+            registered = self.client.get_model_version(self.name, number)
+        except MlflowException:
+            raise MissingRunError(
+                f"{self.name} has no version {number} in the registry: pick one `make ui` lists"
+            ) from None
+        if not registered.run_id:
+            raise MissingRunError(
+                f"version {number} has no training run: it was registered by hand"
+            )
+        return registered, self.client.get_run(registered.run_id)
+
     def set_alias(self, alias: str, number: str) -> None:
         """Point `alias` at version `number`."""
         self.client.set_registered_model_alias(self.name, alias, number)
@@ -152,8 +173,8 @@ class Registry:
             record = json.dumps(list(after.history or ()))
             self.client.set_registered_model_tag(self.name, HISTORY_TAG, record)
 
-    def serving_example(self, number: str) -> dict[str, Any] | None:
-        """The scoring payload saved beside version `number`, or None when it has none.
+    def serving_example(self, number: str, rows: int | None = None) -> dict[str, Any] | None:
+        """The scoring payload saved beside version `number` (its first `rows` only), or None without one.
 
         Only that file is fetched: loading the model for it would add seconds to every deploy.
         """
@@ -164,6 +185,9 @@ class Registry:
             )
         except (MlflowException, OSError):
             return None
+        split = payload.get("dataframe_split")
+        if rows is not None and isinstance(split, dict) and isinstance(split.get("data"), list):
+            split["data"] = split["data"][:rows]
         return payload
 
     def download(self, number: str, folder: Path | None = None) -> Path:
