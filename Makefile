@@ -44,9 +44,9 @@ chromium:
 		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
 		{ echo "error: the end-to-end tests need Chromium: install it (Debian: apt-get install chromium)" >&2; exit 1; }
 
-# The image test builds a bake's Dockerfile on a Debian base made by debootstrap (no Docker engine) and runs it with
-# podman (the runc runtime) and buildah.
-IMAGE_TOOLS := buildah debootstrap podman runc
+# The image test builds a bake's Dockerfile on a Debian base made by debootstrap (no Docker engine), runs it with
+# podman (the runc runtime) and buildah, and pushes it to a real registry (Distribution: Debian's docker-registry).
+IMAGE_TOOLS := buildah debootstrap podman runc docker-registry
 .PHONY: image-tools
 image-tools:
 	@for tool in $(IMAGE_TOOLS); do command -v $$tool >/dev/null || exit 1; done || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \

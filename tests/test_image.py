@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tarfile
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,6 +50,11 @@ LEFT_OUT = {
     "matplotlib",
     "sqlalchemy",
 }
+# What a registry may store an image's manifest as: Docker's and the OCI's.
+MANIFESTS = (
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+)
 GOAL_MB = 550  # the image's uncompressed size, at most (the bake's README states it)
 
 
@@ -253,6 +259,60 @@ def test_make_image_run_serves_the_champion_with_podman(
     config = json.loads(buildah("inspect", "--type", "image", tag).stdout)
     assert config["OCIv1"]["config"]["User"] == "10001:10001"
     assert "/v2/health/ready" in " ".join(config["Docker"]["config"]["Healthcheck"]["Test"])
+
+
+@contextmanager
+def local_registry(folder: Path) -> Iterator[str]:
+    """A real image registry (Distribution: Debian's docker-registry) on a free loopback port: its address."""
+    address = f"127.0.0.1:{free_port()}"
+    config = folder / "registry.yml"
+    config.write_text(
+        f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {folder / 'blobs'}\n"
+        f"http:\n  addr: {address}\n"
+    )
+    server = subprocess.Popen(
+        ["docker-registry", "serve", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(f"http://{address}/v2/", 30)
+        yield address
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def test_make_image_push_puts_the_image_in_a_registry_under_the_digest_it_prints(
+    built: tuple[Path, str, str], podman_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The image pushed to a real registry: tagged with its model version, under the digest the registry has."""
+    project, _, version = built
+    with local_registry(tmp_path) as address:
+        insecure = tmp_path / "registries.conf"  # the local registry speaks plain HTTP
+        insecure.write_text(f'[[registry]]\nlocation = "{address}"\ninsecure = true\n')
+        env = {**podman_env, "CONTAINERS_REGISTRIES_CONF": str(insecure)}
+        target = f"{address}/tumor-classifier:{version}"
+        try:
+            pushed = run_make(
+                project, "image-push", f"IMAGE_REPOSITORY={address}/tumor-classifier", env=env
+            )
+            found = re.search(
+                r"^pushed (\S+) \((sha256:[0-9a-f]{64})\)$", pushed.stdout, re.MULTILINE
+            )
+            assert found, pushed.stdout[-2000:]
+            assert found[1] == target
+            manifest = urllib.request.Request(
+                f"http://{address}/v2/tumor-classifier/manifests/{version}",
+                headers={"Accept": ", ".join(MANIFESTS)},
+                method="HEAD",
+            )
+            with urllib.request.urlopen(manifest, timeout=30) as answer:
+                assert (
+                    answer.headers["Docker-Content-Digest"] == found[2]
+                ), "the digest an attestation names"
+        finally:
+            podman(env, "rmi", target)  # the tag only: the image itself stays for the other tests
 
 
 def test_buildah_serves_the_same_image_as_its_own_user(built: tuple[Path, str, str]) -> None:

@@ -96,7 +96,12 @@ def test_generated_files_validate(bake: Bake, python_version: str, publish: str)
     if publish == "no":
         text = (project / ".github/workflows/ci.yml").read_text()
         assert "pypi-publish" not in text, "no publishing bits left"
-        assert "id-token" not in text, "no publishing bits left"
+        minting = [
+            n
+            for n, job in load(project / ".github/workflows/ci.yml")["jobs"].items()
+            if "permissions" in job
+        ]
+        assert minting == ["image-publish"], "only the opt-in image job has more than read access"
 
 
 @pytest.mark.parametrize(
@@ -267,6 +272,41 @@ def test_template_ci_runs_the_readme_commands() -> None:
     condition = ci["jobs"]["end-to-end"]["if"]
     assert "github.event_name == 'push'" in condition
     assert "github.ref == 'refs/heads/main'" in condition
+
+
+def test_the_opt_in_image_job_pushes_then_attests_the_digest(bake: Bake) -> None:
+    """Off unless vars.IMAGE_PUSH; on main only, after the image job; the digest make image-push gave is attested."""
+    ci = load(bake(publish_to_pypi="no", github_owner="Some-Owner") / ".github/workflows/ci.yml")
+    job = ci["jobs"]["image-publish"]
+    assert job["needs"] == "image"
+    assert job["if"] == (
+        "vars.IMAGE_PUSH == 'true' && github.event_name == 'push' && github.ref == 'refs/heads/main'"
+    )
+    assert job["permissions"] == {
+        "contents": "read",
+        "packages": "write",
+        "id-token": "write",
+        "attestations": "write",
+    }
+    assert commands(ci, "image-publish")[-4:] == [
+        "make train",
+        "make deploy",
+        "make image",
+        "make image-push",
+    ]
+    push = next(step for step in job["steps"] if step.get("run") == "make image-push")
+    assert push["env"] == {
+        "IMAGE_REPOSITORY": "ghcr.io/some-owner/tumor-classifier",
+        "REGISTRY_USER": "${{ github.actor }}",
+        "REGISTRY_TOKEN": "${{ secrets.GITHUB_TOKEN }}",
+    }, "the token through env, never in the command"
+    attest = job["steps"][-1]
+    assert attest["uses"].startswith("actions/attest-build-provenance@")
+    assert attest["with"] == {
+        "subject-name": push["env"]["IMAGE_REPOSITORY"],
+        "subject-digest": f"${{{{ steps.{push['id']}.outputs.digest }}}}",
+        "push-to-registry": True,
+    }
 
 
 def test_release_attests_and_attaches_the_sbom(bake: Bake) -> None:

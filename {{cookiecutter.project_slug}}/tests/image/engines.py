@@ -1,7 +1,8 @@
 """Stand-in image engines: small real programs put on PATH, that build nothing but serve `/health`.
 
-A stand-in answers the verbs the runtime uses (build, bud, images, inspect, create, from, rm, run, start,
-stop) and notes every call in `calls.jsonl` beside itself. Its `start` (docker, podman: of what `create`
+A stand-in answers the verbs the runtime and publishing use (build, bud, images, inspect, create, from, rm, run,
+start, stop; login, tag, push, image inspect) and notes every call in `calls.jsonl` beside itself (a login's
+standard input in `login.stdin`). Its `start` (docker, podman: of what `create`
 was given) and `run` (buildah) serve HTTP on the port, as the image's server would; `crash` and `mute` make
 it exit at once or never answer.
 """
@@ -62,6 +63,16 @@ elif VERB == "stop":
         os.kill(int((HERE / "running.pid").read_text()), signal.SIGTERM)
     except ProcessLookupError:
         sys.exit("Error: no container named so is running")
+elif VERB == "login":  # the token comes on standard input, never as an argument
+    (HERE / "login.stdin").write_text(sys.stdin.read())
+elif VERB == "push":
+    if MODE == "crash":
+        sys.exit("Error: denied: permission_denied: write_package")
+    if "--digestfile" in ARGS:  # podman and buildah write the pushed digest there
+        Path(ARGS[ARGS.index("--digestfile") + 1]).write_text("sha256:" + "d" * 64)
+elif VERB == "image":  # docker image inspect REPOSITORY:TAG, after a push
+    repository = ARGS[-1].rpartition(":")[0]
+    print(json.dumps([{"RepoDigests": ["other/name@sha256:" + "e" * 64, repository + "@sha256:" + "d" * 64]}]))
 elif VERB == "create":
     (HERE / "created.json").write_text(json.dumps(ARGS))
 elif VERB in ("run", "start"):

@@ -1,4 +1,4 @@
-"""The serving image: export the champion (`export-model`), build the image, run it (make image)."""
+"""The serving image: export the champion (`export-model`), build the image, run it, push it (make image)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def export_model(settings: Settings, output: Path, alias: str) -> None:
 
 @click.group()
 def image() -> None:
-    """Build and run the serving image of the champion (make image, make image-run)."""
+    """Build, run and push the serving image of the champion (make image, image-run, image-push)."""
 
 
 @image.command("build")
@@ -74,3 +74,26 @@ def image_run(settings: Settings) -> None:
     from ..image import runtime as container
 
     container.serve(container.last_built(settings.project_root), settings.serve_port)
+
+
+@image.command("push")
+@click.option(
+    "--repository",
+    envvar="IMAGE_REPOSITORY",
+    required=True,
+    help="Where to push, e.g. ghcr.io/<owner>/<project>; tagged with the model version.",
+)
+@click.pass_obj
+def image_push(settings: Settings, repository: str) -> None:
+    """Push the image `image build` made last and print its digest; REGISTRY_TOKEN (and _USER) log in."""
+    import os
+
+    from ..image import publish
+    from ..image import runtime as container
+
+    built = container.last_built(settings.project_root)
+    target, digest = publish.push(
+        built, repository, os.environ.get("REGISTRY_USER"), os.environ.get("REGISTRY_TOKEN")
+    )
+    publish.report(target, digest)
+    click.echo(f"pushed {target} ({digest})")

@@ -214,12 +214,14 @@ def run(
     cwd: Path | None = None,
     check: bool = True,
     show: bool = False,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a tool (poetry, pip, the image tool); on failure, ImageError with the end of what it printed."""
     completed = subprocess.run(
         command,
         env=env,
         cwd=cwd,
+        input=stdin,
         text=True,
         stdout=None if show else subprocess.PIPE,
         stderr=None if show else subprocess.PIPE,
