@@ -191,13 +191,25 @@ class Registry:
         return payload
 
     def download(self, number: str, folder: Path | None = None) -> Path:
-        """Version `number`'s MLmodel folder, downloaded into `folder` (else a cache MLflow picks)."""
+        """Version `number`'s MLmodel folder, downloaded into `folder` (else a cache MLflow picks).
+
+        MissingRunError when the artifact store no longer has it (MLflow then downloads nothing, quietly).
+        """
         uri = f"models:/{self.name}/{number}"
-        return Path(
-            mlflow.artifacts.download_artifacts(
-                uri, dst_path=None if folder is None else str(folder)
+        try:
+            found = Path(
+                mlflow.artifacts.download_artifacts(
+                    uri, dst_path=None if folder is None else str(folder)
+                )
             )
-        )
+        except (MlflowException, OSError):
+            found = Path("/nonexistent")
+        if not (found / "MLmodel").is_file():
+            raise MissingRunError(
+                f"{self.name} version {number} is registered in {self.store}, but its model files are not in "
+                "the artifact store: deploy another version, or train again (make train DVC_FLAGS=--force)"
+            )
+        return found
 
 
 def pinned_requirements() -> list[str]:
