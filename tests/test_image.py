@@ -141,9 +141,10 @@ def built(
 
     Yields (project, tag, version).
     """
-    state = deploy_state(
-        installed_project
-    )  # what `deployable` does, for a fixture shared by the module
+    # What `trained` and `deployable` do, for a fixture shared by the module: the pipeline brought up to date
+    # (another test may have left params.yaml pointing back at the shipped data, untrained), no canary.
+    run_make(installed_project, "train")
+    state = deploy_state(installed_project)
     if state["challenger"] is not None:
         run_make(installed_project, "canary-abort")
     if not state["plain"]:

@@ -61,9 +61,12 @@ def wait_until_up(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
     pytest.fail(f"pypi-server did not answer on {url} within 30 s:\n{log.read_text()}")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Index]:
-    """A pypiserver on a free loopback port: anyone may download, uploads need USER's password."""
+    """An empty pypiserver of this test's own on a free loopback port, so no test sees another's uploads.
+
+    Anyone may download; uploads need USER's password.
+    """
     root = tmp_path_factory.mktemp("index")
     htpasswd = HtpasswdFile(str(root / "htpasswd"), new=True, default_scheme="apr_md5_crypt")
     htpasswd.set_password(USER, PASSWORD)
@@ -168,6 +171,7 @@ def test_publish_then_install_from_the_index(
 
 def test_republishing_a_version_is_refused(installed_project: Path, index: Index) -> None:
     """An index keeps a published version: uploading it again fails, and make says so."""
+    run_make(installed_project, "build", "publish", env=upload_env(index, PASSWORD))
     result = run_make(installed_project, "publish", env=upload_env(index, PASSWORD), check=False)
     assert result.returncode != 0
     assert "409" in result.stdout + result.stderr or "400" in result.stdout + result.stderr

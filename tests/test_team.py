@@ -325,7 +325,10 @@ def dvc_status(project: Path) -> str:
 def test_data_travels_through_the_remote_to_a_fresh_clone(
     team_project: tuple[Path, TrackingServer], s3_server: str
 ) -> None:
-    """Push to the default folder remote, pull in a fresh clone; then the same through S3 (moto)."""
+    """Push to the default folder remote, pull in a fresh clone; then the same through S3 (moto).
+
+    The project is put back afterwards, as the other tests of the module expect it, in any order.
+    """
     import boto3
 
     project, _ = team_project
@@ -343,40 +346,50 @@ def test_data_travels_through_the_remote_to_a_fresh_clone(
     # second install; the venv's scripts name this path).
     original = project.with_name("original")
     project.rename(original)
-    subprocess.run(["git", "clone", "--quiet", original, project], check=True)
-    (original / ".venv").rename(project / ".venv")
-    shutil.copy(original / ".env", project / ".env")
-    for marker in (".venv/.runtime", ".venv/.installed"):
-        (project / marker).touch()
-    assert not (project / "data/prepared").exists(), "a clone has only the DVC records"
-    run_make(project, "data-pull")
-    assert (project / "data/prepared/train.csv").is_file()
-    assert (project / "models").is_dir()
-    assert "up to date" in dvc_status(project)
+    try:
+        subprocess.run(["git", "clone", "--quiet", original, project], check=True)
+        (original / ".venv").rename(project / ".venv")
+        shutil.copy(original / ".env", project / ".env")
+        for marker in (".venv/.runtime", ".venv/.installed"):
+            (project / marker).touch()
+        assert not (project / "data/prepared").exists(), "a clone has only the DVC records"
+        run_make(project, "data-pull")
+        assert (project / "data/prepared/train.csv").is_file()
+        assert (project / "models").is_dir()
+        assert "up to date" in dvc_status(project)
 
-    credentials = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    bucket = boto3.client(
-        "s3",
-        endpoint_url=s3_server,
-        region_name=credentials["AWS_DEFAULT_REGION"],
-        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
-    )
-    bucket.create_bucket(Bucket="team-data")
-    run_make(
-        project, "data-remote", "URL=s3://team-data/dvc", f"ENDPOINT={s3_server}", env=credentials
-    )
-    run_make(project, "data-push", env=credentials)
-    stored = bucket.list_objects_v2(Bucket="team-data").get("Contents", [])
-    assert stored, "the object store holds the data"
-    for folder in ("data/raw", "data/prepared", "models/model", ".dvc/cache"):  # what DVC keeps
-        shutil.rmtree(project / folder)
-    run_make(project, "data-pull", env=credentials)
-    assert "up to date" in dvc_status(project)
+        credentials = {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+        bucket = boto3.client(
+            "s3",
+            endpoint_url=s3_server,
+            region_name=credentials["AWS_DEFAULT_REGION"],
+            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+        )
+        bucket.create_bucket(Bucket="team-data")
+        run_make(
+            project,
+            "data-remote",
+            "URL=s3://team-data/dvc",
+            f"ENDPOINT={s3_server}",
+            env=credentials,
+        )
+        run_make(project, "data-push", env=credentials)
+        stored = bucket.list_objects_v2(Bucket="team-data").get("Contents", [])
+        assert stored, "the object store holds the data"
+        for folder in ("data/raw", "data/prepared", "models/model", ".dvc/cache"):  # what DVC keeps
+            shutil.rmtree(project / folder)
+        run_make(project, "data-pull", env=credentials)
+        assert "up to date" in dvc_status(project)
+    finally:  # the clone goes and the project comes back: the server keeps its artifacts in the project
+        if (project / ".venv").exists():
+            (project / ".venv").rename(original / ".venv")
+        shutil.rmtree(project)
+        original.rename(project)
 
 
 # Trials long enough (thousands of boosting rounds, one thread each) to be killed in the middle of one.
