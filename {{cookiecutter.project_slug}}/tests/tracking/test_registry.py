@@ -71,12 +71,16 @@ def test_a_version_and_its_training_run_are_read_together(registry: Registry) ->
         registry.version_and_run("1")
 
 
-def test_a_version_whose_model_files_are_gone_is_one_line(registry: Registry, tmp_path: Path) -> None:
+def test_a_version_whose_model_files_are_gone_is_one_line(
+    registry: Registry, tmp_path: Path
+) -> None:
     """A version registered from a folder the artifact store lost: MissingRunError naming it, nothing loaded."""
     mlflow.set_tracking_uri(registry.client.tracking_uri)  # where MLflow's download looks
     (tmp_path / "lost").mkdir()
     registry.client.create_model_version(registry.name, source=str(tmp_path / "lost"))
-    with pytest.raises(MissingRunError, match=rf"^{registry.name} version 4 is registered in the test store, but"):
+    with pytest.raises(
+        MissingRunError, match=rf"^{registry.name} version 4 is registered in the test store, but"
+    ):
         registry.download("4", tmp_path / "download")
 
 

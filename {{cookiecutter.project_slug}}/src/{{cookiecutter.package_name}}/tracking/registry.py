@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -193,23 +194,17 @@ class Registry:
     def download(self, number: str, folder: Path | None = None) -> Path:
         """Version `number`'s MLmodel folder, downloaded into `folder` (else a cache MLflow picks).
 
-        MissingRunError when the artifact store no longer has it (MLflow then downloads nothing, quietly).
+        MissingRunError when the artifact store lost it (MLflow then downloads nothing, quietly).
         """
-        uri = f"models:/{self.name}/{number}"
-        try:
-            found = Path(
-                mlflow.artifacts.download_artifacts(
-                    uri, dst_path=None if folder is None else str(folder)
-                )
-            )
-        except (MlflowException, OSError):
-            found = Path("/nonexistent")
-        if not (found / "MLmodel").is_file():
-            raise MissingRunError(
-                f"{self.name} version {number} is registered in {self.store}, but its model files are not in "
-                "the artifact store: deploy another version, or train again (make train DVC_FLAGS=--force)"
-            )
-        return found
+        uri, into = f"models:/{self.name}/{number}", None if folder is None else str(folder)
+        with suppress(MlflowException, OSError):
+            found = Path(mlflow.artifacts.download_artifacts(uri, dst_path=into))
+            if (found / "MLmodel").is_file():
+                return found
+        raise MissingRunError(
+            f"{self.name} version {number} is registered in {self.store}, but its model files are not in "
+            "the artifact store: deploy another version, or train again (make train DVC_FLAGS=--force)"
+        )
 
 
 def pinned_requirements() -> list[str]:
