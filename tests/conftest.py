@@ -14,7 +14,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from http.client import HTTPException
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,41 @@ def wait_for(url: str, seconds: float = 90) -> bytes:
         except (OSError, HTTPException):  # not listening yet, or cut off mid-answer
             time.sleep(0.3)
     raise AssertionError(f"{url} did not answer within {seconds:.0f}s")
+
+
+@contextmanager
+def background_server(
+    command: Sequence[str | Path], ready_url: str, seconds: float = 30
+) -> Iterator[None]:
+    """A server started for a test: wait until `ready_url` answers, stop it afterwards, whatever happened."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(ready_url, seconds)
+        yield
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def debian_mirror() -> list[str]:
+    """The Debian mirror apt uses, read from its sources (never written down), as debootstrap's last argument.
+
+    Empty on a host whose apt has no Debian sources (Ubuntu, GitHub's runners): debootstrap then uses its own
+    default mirror.
+    """
+    for sources in sorted(Path("/etc/apt/sources.list.d").glob("*.sources")):
+        for stanza in sources.read_text().split("\n\n"):
+            fields = dict(
+                line.split(":", 1) for line in stanza.splitlines() if ":" in line and line[0] != "#"
+            )
+            if "bookworm" in fields.get("Suites", "").split() and "URIs" in fields:
+                return [fields["URIs"].split()[0]]
+    sources_list = Path("/etc/apt/sources.list")
+    for line in sources_list.read_text().splitlines() if sources_list.exists() else []:
+        parts = line.split()
+        if parts[:1] == ["deb"] and "bookworm" in parts and "security" not in line:
+            return [next(part for part in parts[1:] if "://" in part)]
+    return []
 
 
 def project_env() -> dict[str, str]:

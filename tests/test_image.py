@@ -25,7 +25,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import free_port, http, project_env, project_python, run_make, wait_for
+from tests.conftest import (
+    background_server,
+    debian_mirror,
+    free_port,
+    http,
+    project_env,
+    project_python,
+    run_make,
+    wait_for,
+)
 from tests.e2e import PYFUNC_PREDICTIONS, deploy_state
 
 pytestmark = pytest.mark.slow
@@ -58,22 +67,6 @@ MANIFESTS = (
 GOAL_MB = 550  # the image's uncompressed size, at most (the bake's README states it)
 
 
-def debian_mirror() -> str:
-    """The Debian mirror apt uses for bookworm, read from its sources (never written down)."""
-    for sources in sorted(Path("/etc/apt/sources.list.d").glob("*.sources")):
-        for stanza in sources.read_text().split("\n\n"):
-            fields = dict(
-                line.split(":", 1) for line in stanza.splitlines() if ":" in line and line[0] != "#"
-            )
-            if "bookworm" in fields.get("Suites", "").split() and "URIs" in fields:
-                return fields["URIs"].split()[0]
-    for line in Path("/etc/apt/sources.list").read_text().splitlines():
-        parts = line.split()
-        if parts[:1] == ["deb"] and "security" not in line:
-            return next(part for part in parts[1:] if "://" in part)
-    raise AssertionError("no Debian mirror in apt's sources")
-
-
 def podman(env: dict[str, str], *args: str) -> str:
     """Run podman (vfs storage, runc) with the test's containers.conf: its standard output."""
     completed = subprocess.run(
@@ -102,7 +95,7 @@ def base_image(tmp_path_factory: pytest.TempPathFactory) -> str:
     rootfs = work / "rootfs"
     subprocess.run(
         ["debootstrap", "--variant=minbase", "--include=python3,python3-venv,ca-certificates",
-         "bookworm", str(rootfs), debian_mirror()],
+         "bookworm", str(rootfs), *debian_mirror()],
         check=True, capture_output=True,
     )  # fmt: skip
     # What names the host or the mirror stays out of the image: apt's sources and lists, the bootstrap log.
@@ -271,17 +264,8 @@ def local_registry(folder: Path) -> Iterator[str]:
         f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {folder / 'blobs'}\n"
         f"http:\n  addr: {address}\n"
     )
-    server = subprocess.Popen(
-        ["docker-registry", "serve", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for(f"http://{address}/v2/", 30)
+    with background_server(["docker-registry", "serve", str(config)], f"http://{address}/v2/"):
         yield address
-    finally:
-        server.terminate()
-        server.wait(30)
 
 
 def test_make_image_push_puts_the_image_in_a_registry_under_the_digest_it_prints(

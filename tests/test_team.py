@@ -26,6 +26,7 @@ from cookiecutter.main import cookiecutter
 from tests.conftest import (
     TEMPLATE,
     Bake,
+    background_server,
     free_port,
     http,
     project_env,
@@ -136,18 +137,10 @@ def postgres() -> Iterator[int]:
 def s3_server() -> Iterator[str]:
     """Moto's S3 server on a free loopback port (the stand-in for an object store); yields its URL."""
     port = free_port()
-    process = subprocess.Popen(
-        [Path(sys.executable).with_name("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(f"{url}/moto-api/", 30)
+    moto = [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)]
+    with background_server(moto, f"{url}/moto-api/"):
         yield url
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 class TrackingServer:
