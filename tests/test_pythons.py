@@ -1,0 +1,192 @@
+"""A bake on the newest Pythons, installed and run for real: Python 3.14 and 3.13 (slow).
+
+This machine has Python 3.11 only, the oldest a bake supports, which the other end-to-end tests run on. For the
+newer ones, debootstrap makes a Debian root filesystem (about a minute each): unstable has Python 3.14, trixie
+3.13. The bake, rendered with that `python_version`, then runs in it under `chroot` as a user of that
+distribution runs it: its own `make install` (Poetry resolves and installs from the package index), then
+`make lint typecheck test train`.
+
+What worked to reach the index from inside the root filesystem: a chroot shares the host's network but not its
+files, so the root filesystem gets the host's trust (the CA bundle the host's TLS clients use, copied in and
+named by `SSL_CERT_FILE` for pip and `REQUESTS_CA_BUNDLE` for Poetry, which reads only the second) and its
+resolver (`/etc/resolv.conf`), and the chroot's environment gets the index the host's pip uses
+(`tests/index_url.py`). Poetry, the template's own version, is pip-installed into a venv of the root
+filesystem, with the host's pip: to install the project's plugins (`requires-plugins`), Poetry resolves them
+together with everything in its own environment, pip included, and the pip that Debian unstable bundles
+(26.2.2) is not on every index (the resolution then fails: "depends on pip (26.2.2) which doesn't match any
+versions"). `/proc` and `/dev/shm` are mounted for the tools that read them (Poetry's installer, multiprocessing).
+No wheelhouse is needed: the bake's dependencies all have wheels for both Pythons, and the one sdist
+(antlr4-python3-runtime) is pure Python, which Poetry builds itself.
+
+Fitted into `make test`: the two bakes run at the same time, one thread each. The bake's commands are
+single-process, so the two fill the machine's two cores; the pair takes about as long as one.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import re
+import shutil
+import ssl
+import subprocess
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from cookiecutter.main import cookiecutter
+
+from tests.conftest import TEMPLATE, debian_mirror
+from tests.index_url import package_index_url
+
+pytestmark = pytest.mark.slow
+
+# The Debian suite whose python3 is each version.
+SUITES = {"3.14": "sid", "3.13": "trixie"}
+TRUST = "/etc/ssl/certs/host-trust.pem"  # the host's CA bundle, inside the root filesystem
+POETRY = "/opt/poetry"  # Poetry's own venv, inside the root filesystem
+MOUNTS = (("proc", "proc"), ("tmpfs", "dev/shm"))
+STEP_SECONDS = 1500
+
+
+@dataclass
+class PythonBake:
+    """One bake run in a root filesystem with another Python: each step's command, exit code and output."""
+
+    rootfs: Path
+    project: Path
+    steps: list[tuple[str, int, str]] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def run(self, *command: str) -> tuple[int, str]:
+        """Run a command in the root filesystem, in the chroot's environment; record it as a step."""
+        started = time.monotonic()
+        completed = subprocess.run(
+            [
+                shutil.which("chroot") or "chroot",
+                str(self.rootfs),
+                *command,
+            ],  # the host's, by its path
+            env=chroot_env(),
+            capture_output=True,
+            text=True,
+            timeout=STEP_SECONDS,
+        )
+        name = " ".join(command)
+        self.seconds[name] = round(time.monotonic() - started, 1)
+        output = completed.stdout + completed.stderr
+        self.steps.append((name, completed.returncode, output))
+        return completed.returncode, output
+
+    def inside(self) -> str:
+        """The project's folder as seen from inside the root filesystem."""
+        return "/" + str(self.project.relative_to(self.rootfs))
+
+
+def chroot_env() -> dict[str, str]:
+    """What the commands in the root filesystem see: its own PATH, the host's trust and index, no telemetry."""
+    return {
+        "PATH": f"{POETRY}/bin:/usr/local/bin:/usr/bin:/bin",
+        "HOME": "/root",
+        "LANG": "C.UTF-8",
+        "PIP_INDEX_URL": package_index_url(),
+        "SSL_CERT_FILE": TRUST,
+        "REQUESTS_CA_BUNDLE": TRUST,
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "DVC_NO_ANALYTICS": "1",
+    }
+
+
+def host_trust() -> Path:
+    """The CA bundle the host's TLS clients verify the package index with."""
+    named = os.environ.get("SSL_CERT_FILE") or ssl.get_default_verify_paths().cafile
+    return Path(named or "/etc/ssl/certs/ca-certificates.crt")
+
+
+def make_rootfs(version: str, rootfs: Path) -> None:
+    """A root filesystem of the suite with that python3 (debootstrap), with the host's trust and resolver."""
+    subprocess.run(
+        ["debootstrap", "--variant=minbase", "--include=python3,python3-venv,make,git,ca-certificates",
+         SUITES[version], str(rootfs), *debian_mirror()],
+        check=True, capture_output=True, timeout=STEP_SECONDS,
+    )  # fmt: skip
+    shutil.copyfile(host_trust(), rootfs / TRUST.lstrip("/"))
+    shutil.copyfile("/etc/resolv.conf", rootfs / "etc/resolv.conf")
+    for kind, target in MOUNTS:
+        (rootfs / target).mkdir(parents=True, exist_ok=True)
+        subprocess.run(["mount", "-t", kind, kind, str(rootfs / target)], check=True)
+
+
+def bake_and_run(version: str, work: Path) -> PythonBake:
+    """A bake answering `python_version=<version>`, installed and checked in a root filesystem with that Python."""
+    rootfs = work / "rootfs"
+    make_rootfs(version, rootfs)
+    project = Path(
+        cookiecutter(
+            str(TEMPLATE),
+            no_input=True,
+            extra_context={"python_version": version, "package_index_url": package_index_url()},
+            output_dir=str(rootfs / "work"),
+        )
+    )
+    bake = PythonBake(rootfs, project)
+    pins = [f"{tool}=={importlib.metadata.version(tool)}" for tool in ("poetry", "pip")]
+    for command in (
+        ("python3", "-m", "venv", POETRY),
+        (f"{POETRY}/bin/pip", "install", "--quiet", *pins),
+        ("make", "-C", bake.inside(), "install"),
+        ("make", "-C", bake.inside(), "lint", "typecheck", "test", "train"),
+    ):
+        if bake.run(*command)[0] != 0:
+            break
+    return bake
+
+
+def unmount(rootfs: Path) -> None:
+    """Take the mounts back out of a root filesystem (lazily: a process may still hold one)."""
+    for _, target in reversed(MOUNTS):
+        if (rootfs / target).is_mount():
+            subprocess.run(["umount", "--lazy", str(rootfs / target)], check=False)
+
+
+@pytest.fixture(scope="module")
+def python_bakes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, PythonBake]]:
+    """Both bakes, run at once (one per core); the root filesystems are unmounted afterwards, whatever happened."""
+    missing = [tool for tool in ("debootstrap", "chroot") if shutil.which(tool) is None]
+    assert not missing, f"install {missing} (Debian packages; .ci/run does)"
+    assert os.geteuid() == 0, "debootstrap and chroot need root (.ci/run runs as root)"
+    works = {version: tmp_path_factory.mktemp(f"python{version}") for version in SUITES}
+    try:
+        with ThreadPoolExecutor(max_workers=len(SUITES)) as pool:
+            futures = {v: pool.submit(bake_and_run, v, work) for v, work in works.items()}
+            yield {version: future.result() for version, future in futures.items()}
+    finally:
+        for work in works.values():
+            unmount(work / "rootfs")
+
+
+@pytest.mark.parametrize("version", sorted(SUITES))
+def test_a_bake_passes_its_checks_and_trains_on_a_newer_python(
+    python_bakes: dict[str, PythonBake], version: str
+) -> None:
+    """On 3.13 and 3.14: `make install` (Poetry, from the index), then lint, typecheck, test and train pass."""
+    bake = python_bakes[version]
+    for name, code, output in bake.steps:
+        assert code == 0, f"[Python {version}] {name} failed ({code}):\n{output[-6000:]}"
+    assert len(bake.steps) == 4, bake.steps
+    checks = bake.steps[-1][2]
+    code, interpreter = bake.run(
+        f"{bake.inside()}/.venv/bin/python",
+        "-c",
+        "import sys; print('%d.%d' % sys.version_info[:2])",
+    )
+    assert (code, interpreter.strip()) == (0, version)
+    pyproject = (bake.project / "pyproject.toml").read_text()
+    assert f'requires-python = ">={version},<3.15"' in pyproject
+    assert "Success: no issues found" in checks  # mypy strict
+    assert re.search(r"=+ \d+ passed", checks), checks[-3000:]
+    assert re.search(r"registered tumor-classifier version 1 \(run [0-9a-f]{32}\)", checks)
+    assert '"accuracy"' in (bake.project / "metrics.json").read_text()
