@@ -57,17 +57,10 @@ image-tools:
 
 .PHONY: test
 test: $(INSTALLED) chromium image-tools ## Run the template's tests: bake and hook tests, then the slow end-to-end ones
-	@# The newer-Python bakes (tests/test_pythons.py: Debian root filesystems, each bake's own make under chroot)
-	@# share nothing with the other tests, so they run beside them from the start, in a pytest of their own that
-	@# fills what the others leave of the two cores; its report follows theirs. The other end-to-end tests run in
-	@# one process, so they share one installed bake. Each asks for the state it needs (fixtures in tests/e2e.py),
-	@# so they pass in any order: `pytest -m slow --reverse tests/test_e2e_*.py` runs them backwards.
-	@mkdir -p build; status=0; \
-	$(PY) -m pytest -m slow -p no:cacheprovider tests/test_pythons.py > build/test-pythons.log 2>&1 & pythons=$$!; \
-	$(PY) -m pytest -n 2 -m "not slow" || status=$$?; \
-	$(PY) -m pytest -m slow --durations=40 --ignore=tests/test_pythons.py || status=$$?; \
-	wait $$pythons || status=$$?; \
-	echo "--- tests/test_pythons.py (run beside the others) ---"; cat build/test-pythons.log; exit $$status
+	$(PY) -m pytest -n 2 -m "not slow"
+	@# One process, so the end-to-end tests share one installed bake. Each asks for the state it needs (fixtures in
+	@# tests/e2e.py), so they pass in any order: `pytest -m slow --reverse tests/test_e2e_*.py` runs them backwards.
+	$(PY) -m pytest -m slow --durations=40
 
 .PHONY: test-fast
 test-fast: $(INSTALLED) ## Run only the fast bake and hook tests
