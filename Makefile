@@ -47,13 +47,14 @@ chromium:
 # The image test builds a bake's Dockerfile on a Debian base made by debootstrap (no Docker engine), runs it with
 # podman (the runc runtime) and buildah, and pushes it to a real registry (Distribution: Debian's docker-registry).
 # The newer-Python test debootstraps Debian trixie and unstable too (with Debian's keyring, which Ubuntu lacks).
-IMAGE_TOOLS := buildah debootstrap podman runc docker-registry debian-archive-keyring
+IMAGE_TOOLS := buildah debootstrap podman runc docker-registry
+IMAGE_PACKAGES := $(IMAGE_TOOLS) debian-archive-keyring
 .PHONY: image-tools
 image-tools:
-	@missing=; for tool in $(filter-out debian-archive-keyring,$(IMAGE_TOOLS)); do command -v $$tool >/dev/null || missing=1; done; \
+	@missing=; for tool in $(IMAGE_TOOLS); do command -v $$tool >/dev/null || missing=1; done; \
 		[ -z "$$missing" ] && [ -e /usr/share/keyrings/debian-archive-keyring.gpg ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-		apt-get update -qq && apt-get install -y -qq $(IMAGE_TOOLS) >/dev/null; } || \
-		{ echo "error: the image and Python tests need $(IMAGE_TOOLS) (Debian: apt-get install $(IMAGE_TOOLS))" >&2; exit 1; }
+		apt-get update -qq && apt-get install -y -qq $(IMAGE_PACKAGES) >/dev/null; } || \
+		{ echo "error: the image and Python tests need $(IMAGE_PACKAGES) (Debian: apt-get install $(IMAGE_PACKAGES))" >&2; exit 1; }
 
 .PHONY: test
 test: $(INSTALLED) chromium image-tools ## Run the template's tests: bake and hook tests, then the slow end-to-end ones

@@ -31,7 +31,6 @@ import re
 import shutil
 import ssl
 import subprocess
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -63,26 +62,20 @@ class PythonBake:
     rootfs: Path
     project: Path
     steps: list[tuple[str, int, str]] = field(default_factory=list)
-    seconds: dict[str, float] = field(default_factory=dict)
 
     def run(self, *command: str) -> tuple[int, str]:
         """Run a command in the root filesystem, in the chroot's environment; record it as a step."""
-        started = time.monotonic()
+        # The host's chroot, by its path: the environment below gives the root filesystem's PATH.
+        chroot = shutil.which("chroot") or "chroot"
         completed = subprocess.run(
-            [
-                shutil.which("chroot") or "chroot",
-                str(self.rootfs),
-                *command,
-            ],  # the host's, by its path
+            [chroot, str(self.rootfs), *command],
             env=chroot_env(self.version),
             capture_output=True,
             text=True,
             timeout=STEP_SECONDS,
         )
-        name = " ".join(command)
-        self.seconds[name] = round(time.monotonic() - started, 1)
         output = completed.stdout + completed.stderr
-        self.steps.append((name, completed.returncode, output))
+        self.steps.append((" ".join(command), completed.returncode, output))
         return completed.returncode, output
 
     def inside(self) -> str:
