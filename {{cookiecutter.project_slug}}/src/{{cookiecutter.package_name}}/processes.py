@@ -19,13 +19,23 @@ def stop_tree(pid: int, timeout: float = 10.0, include_leader: bool = True) -> b
         group = [*([leader] if include_leader else []), *leader.children(recursive=True)]
     except psutil.NoSuchProcess:
         return False
+    stop_all(group, timeout)
+    return True
+
+
+def stop_all(group: list[psutil.Process], timeout: float = 10.0) -> bool:
+    """SIGTERM every process of `group` at once, SIGKILL what is left after `timeout`; whether any ran.
+
+    All at once, since some wait for others: multiprocessing's resource tracker ignores SIGTERM and
+    exits when the last worker it serves does.
+    """
     for process in group:
         _signal(process, signal.SIGTERM)
     _, alive = psutil.wait_procs(group, timeout=timeout)
     for process in alive:
         _signal(process, signal.SIGKILL)
     psutil.wait_procs(alive, timeout=timeout)
-    return True
+    return bool(group)
 
 
 def _signal(process: psutil.Process, number: int) -> None:

@@ -22,7 +22,7 @@ from ..errors import ProjectError
 from ..files import write_json_atomically
 from ..names import ENV_PREFIX
 from ..net import UNANSWERED, HealthTimeoutError, request_json, wait_for_health
-from ..processes import stop_tree
+from ..processes import stop_all, stop_tree
 from ..serving.plan import FACTORY, Plan, PlanError, read_reports
 from ..settings import Settings
 from .launch import ServerPaths, launch, log_tail, project_servers, url_of
@@ -70,10 +70,8 @@ def stop(paths: ServerPaths, timeout: float = 10.0) -> bool:
     """Stop the background server and its workers, or the workers a killed server left; whether any ran."""
     pid = running_pid(paths)
     stopped = pid is not None and stop_tree(pid, timeout)
-    for left in project_servers(
-        paths
-    ):  # orphaned workers still answer on the port: ours all the same
-        stopped = stop_tree(left.pid, timeout) or stopped
+    # Workers a killed server left still answer on the port: ours all the same, stopped together.
+    stopped = stop_all(project_servers(paths), timeout) or stopped
     paths.pid_file.unlink(missing_ok=True)
     paths.state_file.unlink(missing_ok=True)
     return stopped
