@@ -1,4 +1,8 @@
-"""End-to-end: a baked project installs with Poetry and passes its own checks (slow)."""
+"""End-to-end: the installed bake's make targets and console script, as a user meets them (slow).
+
+Its lint and type checks run here, against 3.11, the oldest Python a bake supports; its unit tests run in
+`test_pythons.py`, on the newest (the default bake on 3.14), with the same checks against 3.14.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +16,10 @@ from tests.conftest import run_make
 pytestmark = pytest.mark.slow
 
 
-def test_baked_project_passes_its_own_checks(installed_project: Path) -> None:
-    """`make lint typecheck test` is green on a fresh bake, with no edits."""
-    result = run_make(installed_project, "lint", "typecheck", "test")
-    assert " passed" in result.stdout
-    assert "Required test coverage" in result.stdout
+def test_baked_project_passes_its_static_checks(installed_project: Path) -> None:
+    """`make lint typecheck` is green on a fresh bake, with no edits: ruff, black and strict mypy for 3.11."""
+    result = run_make(installed_project, "lint", "typecheck")
+    assert "Success: no issues found" in result.stdout
 
 
 def test_help_lists_every_target(installed_project: Path) -> None:
