@@ -160,7 +160,12 @@ def first_training(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FirstTr
             output_dir=str(out),
         )
     )
-    run_make(project, "install")
+    # Installed as in a CI image, where the Makefile compiles the whole .venv (the other bakes write bytecode on
+    # first import, as on a laptop): both ways are run.
+    run_make(project, "install", env={"PYTHONDONTWRITEBYTECODE": "1"})
+    assert list(
+        project.glob(".venv/lib/python3*/site-packages/sklearn/__pycache__/*.pyc")
+    ), "not compiled"
     run_make(project, "train")
     status = subprocess.run(
         ["git", "status", "--porcelain", "--untracked-files=all"],
