@@ -60,7 +60,7 @@ image-tools:
 test: $(INSTALLED) chromium image-tools ## Run the template's tests: bake and hook tests, then the slow end-to-end ones
 	$(PY) -m pytest -n 2 -m "not slow"
 	@# One process, so the end-to-end tests share one installed bake. Each asks for the state it needs (fixtures in
-	@# tests/e2e.py), so they pass in any order: `pytest -m slow --reverse tests/test_e2e_*.py` runs them backwards.
+	@# tests/e2e.py), so they pass in any order: `pytest -m slow --reverse` runs them all backwards.
 	$(PY) -m pytest -m slow --durations=40
 
 .PHONY: test-fast
