@@ -133,7 +133,7 @@ def project_env() -> dict[str, str]:
     """The environment a baked project's make runs in: this venv's Poetry on PATH, no active venv.
 
     Python writes bytecode, as on a laptop: where PYTHONDONTWRITEBYTECODE is set (CI images set it), the bake's
-    `make install` compiles its whole .venv instead (25 of its 60 seconds here), which the shared bake still
+    `make install` compiles its whole .venv instead (28 of its 63 seconds here), which the shared bake still
     does (`tests/e2e.py`), while bytecode written on first import costs the first `make train` 7 seconds.
     """
     unset = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE")
